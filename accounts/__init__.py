@@ -1,0 +1,1 @@
+"""Accounts: the customer companies, their contacts, tiers, stages, handoffs, timeline and tasks."""

@@ -1,0 +1,1 @@
+"""Churn: churn cases, the churn procedure, reasons, save plays and retention metrics."""

@@ -1,0 +1,27 @@
+"""Tend's URLs. Everything an organization owns lives under ``/o/<org_slug>/``; the
+tenancy middleware checks membership there before any view runs."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from cs_platform import views
+
+organization_urls = [
+    path("", views.org_home, name="org_home"),
+    path("settings/", views.organization_settings, name="organization_settings"),
+    path("settings/members/", views.members, name="members"),
+    path("settings/members/invite/", views.invitation_create, name="invitation_create"),
+    path("settings/members/<str:member>/role/", views.member_role, name="member_role"),
+    path("settings/members/<str:member>/remove/", views.member_remove, name="member_remove"),
+    path("settings/invitations/<str:invitation>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path("settings/audit/", views.audit_log, name="audit_log"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("orgs/", views.organizations, name="organizations"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("auth/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("o/<slug:org_slug>/", include(organization_urls)),
+]

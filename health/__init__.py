@@ -1,0 +1,1 @@
+"""Health: versioned health models, measures, nightly snapshots and the at-risk dashboard."""

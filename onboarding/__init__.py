@@ -1,0 +1,1 @@
+"""Onboarding: checklist templates per tier, plans, milestones and time-to-value."""

@@ -1,0 +1,1 @@
+"""QBRs: eligibility, scheduling, documents and action items."""

@@ -1,0 +1,1 @@
+"""Tickets: support tickets, messages, SLA policies and escalation."""
