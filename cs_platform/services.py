@@ -44,7 +44,9 @@ def organization_update(
     *, organization: Organization, actor: User, name: str, time_zone: str, currency: str
 ) -> Organization:
     fields = ["name", "time_zone", "currency"]
-    before = {field: getattr(organization, field) for field in fields}
+    # Compare with what is stored: a bound ModelForm has already changed the instance.
+    stored = Organization.objects.get(pk=organization.pk)
+    before = {field: getattr(stored, field) for field in fields}
     organization.name, organization.time_zone, organization.currency = name, time_zone, currency
     organization.full_clean()
     organization.save(update_fields=fields)
