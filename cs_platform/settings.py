@@ -140,7 +140,11 @@ CACHES = {
 
 CELERY_BROKER_URL = _broker_url(REDIS_URL)
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "tend")
+# Each test process gets its own queue, so parallel test workers and a running
+# demo on the same Redis never take each other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get(
+    "CELERY_TASK_DEFAULT_QUEUE", f"tend-test-{os.getpid()}" if TESTING else "tend"
+)
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TASK_TIME_LIMIT = 30 * 60
