@@ -183,8 +183,9 @@ class AuditEntry(TenantModel):
     class Meta(TenantModel.Meta):
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["organization", "-created_at"], name="audit_org_recent"),
-            models.Index(fields=["organization", "action", "-created_at"], name="audit_org_action"),
+            # Match the ordering exactly (id breaks ties) so pages read the index, no sort.
+            models.Index(fields=["organization", "-created_at", "-id"], name="audit_org_recent"),
+            models.Index(fields=["organization", "action", "-created_at", "-id"], name="audit_org_action"),
         ]
         verbose_name_plural = "audit entries"
 

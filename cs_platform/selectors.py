@@ -54,7 +54,8 @@ def audit_entries(*, action_prefix: str = "") -> QuerySet[AuditEntry]:
 
 def audit_action_families() -> list[str]:
     """The first part of each dotted action recorded, for the audit log's filter."""
-    actions = AuditEntry.objects.values_list("action", flat=True).distinct()
+    # order_by("action") keeps the model's ordering columns out of DISTINCT.
+    actions = AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct()
     return sorted({action.split(".")[0] for action in actions})
 
 

@@ -19,6 +19,7 @@ organization_urls = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz/", views.healthz, name="healthz"),
     path("orgs/", views.organizations, name="organizations"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("auth/", include("django.contrib.auth.urls")),

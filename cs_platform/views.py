@@ -24,6 +24,11 @@ def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
+def healthz(request: HttpRequest) -> HttpResponse:
+    """For load balancers and container health checks: the process answers."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """After sign-in: the organization worked in last, the only one, or the choice."""
@@ -73,7 +78,7 @@ def members(request: HttpRequest, org_slug: str) -> HttpResponse:
         request,
         "cs_platform/members.html",
         {
-            "memberships": selectors.members_list(),
+            "page": Paginator(selectors.members_list(), 100).get_page(request.GET.get("page")),
             "invitations": selectors.invitations_pending(),
             "invitation_form": InvitationForm(),
             "roles": Role.choices,

@@ -163,6 +163,7 @@ def test_audit_log_filters_by_action_family_and_pages_in_constant_queries(
     with django_assert_max_num_queries(12):
         as_admin.get("/o/flowfuse/settings/audit/?page=3")
     assert b"Page 1 of 3" in first.content
+    assert 'href="?action=&amp;page=2"' in first.content.decode()
     filtered = as_admin.get("/o/flowfuse/settings/audit/?action=organization", HTTP_HX_REQUEST="true")
     html = filtered.content.decode()
     assert html.lstrip().startswith('<div id="audit-results">')

@@ -1,0 +1,26 @@
+# The production-like image: one image for web, worker and beat (docker-compose.yml).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY cs_platform cs_platform
+COPY accounts accounts
+COPY health health
+COPY onboarding onboarding
+COPY tickets tickets
+COPY qbr qbr
+COPY churn churn
+COPY integrations integrations
+COPY templates templates
+COPY manage.py ./
+RUN pip install -e . && useradd --create-home --uid 1000 tend
+
+# collectstatic needs settings, and settings need servers: point them anywhere, nothing connects.
+RUN DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
+    python manage.py collectstatic --noinput
+
+USER tend
+EXPOSE 8000
+CMD ["gunicorn", "cs_platform.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--access-logfile", "-"]
