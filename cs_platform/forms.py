@@ -6,7 +6,15 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from cs_platform.models import ROLE_DESCRIPTIONS, Organization, Role
 
 
-class OrganizationForm(forms.ModelForm):
+class NoColonMixin:
+    """Labels read as headings above fields, so no trailing colon."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class OrganizationForm(NoColonMixin, forms.ModelForm):
     class Meta:
         model = Organization
         fields = ["name", "time_zone", "currency"]
@@ -23,16 +31,16 @@ def _role_choices_with_descriptions() -> list[tuple[str, str]]:
     return [(role.value, f"{role.label} — {ROLE_DESCRIPTIONS[role]}") for role in Role]
 
 
-class InvitationForm(forms.Form):
+class InvitationForm(NoColonMixin, forms.Form):
     email = forms.EmailField(label="E-mail address", widget=forms.EmailInput(attrs={"autocomplete": "off"}))
-    role = forms.ChoiceField(choices=_role_choices_with_descriptions, initial=Role.CSM)
+    role = forms.ChoiceField(choices=_role_choices_with_descriptions, initial=Role.CSM, widget=forms.RadioSelect)
 
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
 
 
-class AcceptInvitationForm(forms.Form):
+class AcceptInvitationForm(NoColonMixin, forms.Form):
     """Sets up a new login for an invitee who has none yet."""
 
     full_name = forms.CharField(max_length=150, label="Your name")
