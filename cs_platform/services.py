@@ -127,10 +127,10 @@ def invitation_create(*, organization: Organization, actor: User, email: str, ro
     from cs_platform.tasks import send_invitation_email
 
     email = email.strip().lower()
-    if Membership.objects.filter(user__email__iexact=email).exists():
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
         raise ValidationError({"email": f"{email} is already a member of {organization.name}."})
     # A new invitation replaces any earlier one still pending for the same address.
-    Invitation.objects.filter(email__iexact=email, accepted_at=None, revoked_at=None).update(
+    Invitation.objects.filter(organization=organization, email__iexact=email, accepted_at=None, revoked_at=None).update(
         revoked_at=timezone.now()
     )
     token = secrets.token_urlsafe(32)
