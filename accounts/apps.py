@@ -1,5 +1,31 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
+    verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from cs_platform.models import Organization
+        from cs_platform.navigation import NavItem, register
+
+        post_save.connect(_give_new_organization_default_stages, sender=Organization, dispatch_uid="accounts-default-stages")
+        register(
+            NavItem("Portfolio", "portfolio", also_active_for=("account_detail",)),
+            NavItem("My tasks", "my_tasks"),
+            NavItem("Handoffs", "handoff_list", capability="handoffs.view", also_active_for=("handoff_create",)),
+            NavItem("Log a handoff", "handoff_create", capability="handoffs.log"),
+            NavItem("Tiers & stages", "account_settings", capability="organization.manage", section="settings"),
+        )
+
+
+def _give_new_organization_default_stages(sender, instance, created: bool, **kwargs) -> None:
+    if not created:
+        return
+    from django_scopes import scope
+
+    from accounts.services import stages_create_defaults
+
+    with scope(organization=instance):
+        stages_create_defaults(organization=instance)

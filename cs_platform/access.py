@@ -15,6 +15,13 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "organization.manage": frozenset({Role.ADMIN}),
     "members.manage": frozenset({Role.ADMIN}),
     "audit.view": frozenset({Role.ADMIN}),
+    "api_tokens.manage": frozenset({Role.ADMIN}),
+    # Working accounts: notes, calls, contacts, tasks, tier and stage changes.
+    "accounts.edit": frozenset({Role.ADMIN, Role.MANAGER, Role.CSM}),
+    "accounts.import": frozenset({Role.ADMIN, Role.MANAGER}),
+    "tasks.work": frozenset({Role.ADMIN, Role.MANAGER, Role.CSM, Role.AE}),
+    "handoffs.log": frozenset({Role.ADMIN, Role.MANAGER, Role.AE}),
+    "handoffs.view": frozenset({Role.ADMIN, Role.MANAGER, Role.AE}),
 }
 
 

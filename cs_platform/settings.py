@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "django_htmx",
     "template_partials",
     "django_celery_beat",
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "qbr",
     "churn",
     "integrations",
+    "api",
 ]
 
 MIDDLEWARE = [

@@ -4,6 +4,7 @@ tenancy middleware checks membership there before any view runs."""
 from django.contrib import admin
 from django.urls import include, path
 
+from api import urls as api_urls
 from cs_platform import views
 
 organization_urls = [
@@ -15,6 +16,8 @@ organization_urls = [
     path("settings/members/<str:member>/remove/", views.member_remove, name="member_remove"),
     path("settings/invitations/<str:invitation>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("settings/audit/", views.audit_log, name="audit_log"),
+    path("", include("accounts.urls")),
+    path("", include(api_urls.organization_urlpatterns)),
 ]
 
 urlpatterns = [
@@ -24,5 +27,6 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("auth/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include(api_urls.api_urlpatterns)),
     path("o/<slug:org_slug>/", include(organization_urls)),
 ]

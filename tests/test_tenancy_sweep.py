@@ -13,11 +13,31 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_scopes import scope
 
+from accounts.models import Account, Contact, LifecycleStage
+from accounts.services import account_create, task_create, tier_save
 from cs_platform.models import Invitation, Membership, Organization, Role
 from tests.factories import member
 
+def _account(org: Organization) -> Account:
+    return account_create(organization=org, actor=None, name="Sweep Account")
+
+
+def _contact(org: Organization) -> str:
+    return Contact.objects.create(organization=org, account=_account(org), name="Sweep Contact").public_id
+
+
+def _task(org: Organization) -> str:
+    return task_create(account=_account(org), actor=None, title="Sweep task").public_id
+
+
 # kwarg name -> a function making a real object of that kind in the organization.
+# A URL with several ids gets each made separately; the view must 404 mismatches anyway.
 URL_KWARG_MAKERS: dict[str, Callable[[Organization], str]] = {
+    "account": lambda org: _account(org).public_id,
+    "contact": _contact,
+    "task": _task,
+    "tier": lambda org: tier_save(organization=org, actor=None, name="Sweep Tier").public_id,
+    "stage": lambda org: LifecycleStage.objects.first().public_id,
     "member": lambda org: Membership.objects.get(user=member(org, Role.CSM)).public_id,
     "invitation": lambda org: Invitation.objects.create(
         organization=org, email="invitee@example.com", role=Role.CSM, token_hash=f"sweep-{org.pk}"

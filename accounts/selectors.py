@@ -1,0 +1,141 @@
+"""Reads of the book of business: the portfolio, an account's 360, a person's tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils import timezone
+
+from accounts.models import PRIORITY_RANK, Account, Activity, Handoff, Task, TaskStatus, Tier, TierChange
+
+# Columns people may sort the portfolio by, and the column each means.
+PORTFOLIO_SORTS = {
+    "name": "name",
+    "tier": "tier__position",
+    "stage": "stage__position",
+    "arr": "arr",
+    "renewal": "renewal_date",
+    "owner": "owner__full_name",
+    "last_contact": "last_contacted_at",
+    "next_action": "next_action_due",
+    "priority": "priority_rank",
+}
+
+
+def _ordering(sort: str, descending: bool) -> list:
+    column = F(PORTFOLIO_SORTS.get(sort, "name"))
+    # Empty values (no renewal date, never contacted) sort last either way.
+    primary = column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
+    return [primary, "-name" if descending else "name", "-id" if descending else "id"]
+
+
+@dataclass
+class PortfolioFilters:
+    owner: str = ""  # a user id, "me", "none" (unassigned) or "" (everyone)
+    tier: str = ""  # tier public id
+    stage: str = ""  # stage public id
+    renewal_within_days: int | None = None
+    priority: str = ""
+    status: str = "active"
+    q: str = ""
+    sort: str = "name"
+    descending: bool = False
+    me_id: int | None = field(default=None, repr=False)
+
+
+def _open_tasks() -> QuerySet[Task]:
+    return Task.objects.filter(account=OuterRef("pk"), status=TaskStatus.OPEN).order_by(
+        F("due_date").asc(nulls_last=True), "id"
+    )
+
+
+def portfolio(filters: PortfolioFilters) -> QuerySet[Account]:
+    """The accounts a portfolio page lists: one query, whatever the page size.
+
+    Each row carries its next action (the earliest open task) as annotations, so
+    neither the page nor the CSV export asks per account.
+    """
+    accounts = Account.objects.select_related("tier", "stage", "owner").annotate(
+        next_action_title=Subquery(_open_tasks().values("title")[:1]),
+        next_action_due=Subquery(_open_tasks().values("due_date")[:1]),
+        priority_rank=Case(*[When(priority=p, then=Value(rank)) for p, rank in PRIORITY_RANK.items()], output_field=IntegerField()),
+    )
+    if filters.status:
+        accounts = accounts.filter(status=filters.status)
+    if filters.owner == "me" and filters.me_id:
+        accounts = accounts.filter(owner_id=filters.me_id)
+    elif filters.owner == "none":
+        accounts = accounts.filter(owner__isnull=True)
+    elif filters.owner.isdigit():
+        accounts = accounts.filter(owner_id=int(filters.owner))
+    if filters.tier:
+        accounts = accounts.filter(tier__public_id=filters.tier)
+    if filters.stage:
+        accounts = accounts.filter(stage__public_id=filters.stage)
+    if filters.priority:
+        accounts = accounts.filter(priority=filters.priority)
+    if filters.renewal_within_days is not None:
+        today = timezone.localdate()
+        accounts = accounts.filter(renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=filters.renewal_within_days))
+    if filters.q:
+        term = filters.q.strip()
+        accounts = accounts.filter(
+            Q(name__icontains=term) | Q(domains__icontains=term) | Q(external_ids__external_id=term)
+        ).distinct()
+    return accounts.order_by(*_ordering(filters.sort, filters.descending))
+
+
+def account_for_360(public_id: str) -> Account:
+    return Account.objects.select_related("tier", "stage", "owner", "ae", "parent").get(public_id=public_id)
+
+
+def timeline(account: Account) -> QuerySet[Activity]:
+    return Activity.objects.filter(account=account).select_related("author", "contact").order_by("-occurred_at", "-id")
+
+
+def next_action(account: Account) -> Task | None:
+    return Task.objects.filter(account=account, status=TaskStatus.OPEN).order_by(F("due_date").asc(nulls_last=True), "id").first()
+
+
+def open_tasks(account: Account) -> QuerySet[Task]:
+    return Task.objects.filter(account=account, status=TaskStatus.OPEN).select_related("owner").order_by(
+        F("due_date").asc(nulls_last=True), "id"
+    )
+
+
+def tier_history(account: Account) -> QuerySet[TierChange]:
+    return TierChange.objects.filter(account=account).select_related("from_tier", "to_tier", "actor")
+
+
+def handoffs_of(account: Account) -> QuerySet[Handoff]:
+    return Handoff.objects.filter(account=account).select_related("ae", "csm", "champion", "sponsor", "tier")
+
+
+@dataclass
+class TaskBuckets:
+    overdue: list[Task]
+    today: list[Task]
+    upcoming: list[Task]
+    undated: list[Task]
+
+
+def tasks_for(user, *, limit: int = 200) -> TaskBuckets:
+    """A person's open tasks: overdue, due today, upcoming, and those with no date."""
+    today = timezone.localdate()
+    tasks = list(
+        Task.objects.filter(owner=user, status=TaskStatus.OPEN)
+        .select_related("account")
+        .order_by(F("due_date").asc(nulls_last=True), "id")[:limit]
+    )
+    return TaskBuckets(
+        overdue=[t for t in tasks if t.due_date and t.due_date < today],
+        today=[t for t in tasks if t.due_date == today],
+        upcoming=[t for t in tasks if t.due_date and t.due_date > today],
+        undated=[t for t in tasks if t.due_date is None],
+    )
+
+
+def tiers() -> QuerySet[Tier]:
+    return Tier.objects.order_by("position", "name")
