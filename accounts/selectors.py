@@ -139,3 +139,84 @@ def tasks_for(user, *, limit: int = 200) -> TaskBuckets:
 
 def tiers() -> QuerySet[Tier]:
     return Tier.objects.order_by("position", "name")
+
+
+@dataclass
+class AccountSummary:
+    """Seed 002's output card for one account, field by field."""
+
+    customer: str
+    tier: str
+    health_score: str
+    stage: str
+    last_contact: str
+    next_action: str
+    priority: str
+    notes: str
+
+    def lines(self) -> list[str]:
+        return [
+            f"CUSTOMER: {self.customer}",
+            f"TIER: {self.tier}",
+            f"HEALTH_SCORE: {self.health_score}",
+            f"STAGE: {self.stage}",
+            f"LAST_CONTACT: {self.last_contact}",
+            f"NEXT_ACTION: {self.next_action}",
+            f"PRIORITY: {self.priority}",
+            f"NOTES: {self.notes}",
+        ]
+
+
+# Until the health engine lands, no account has a score; say so rather than invent one.
+HEALTH_NOT_SCORED = "Not scored yet"
+
+
+def account_summary(account: Account) -> AccountSummary:
+    task = next_action(account)
+    if task is None:
+        next_text = "None planned"
+    else:
+        next_text = task.title + (f" (due {task.due_date.isoformat()})" if task.due_date else "")
+    stage = account.stage.name if account.stage else "—"
+    if account.stage and account.stage_entered_at:
+        stage += f" (since {timezone.localdate(account.stage_entered_at).isoformat()})"
+    return AccountSummary(
+        customer=account.name,
+        tier=account.tier.name if account.tier else "—",
+        health_score=HEALTH_NOT_SCORED,
+        stage=stage,
+        last_contact=timezone.localdate(account.last_contacted_at).isoformat() if account.last_contacted_at else "Never",
+        next_action=next_text,
+        priority=account.get_priority_display(),
+        notes=" ".join(account.notes.split()) or "—",
+    )
+
+
+def child_accounts(account: Account) -> QuerySet[Account]:
+    return Account.objects.filter(parent=account).select_related("tier", "stage").order_by("name")
+
+
+def rolled_up_arr(account: Account) -> int:
+    """The account's ARR plus every descendant's (hierarchies roll up)."""
+    from django.db import connection
+
+    # One recursive query, whatever the depth; led by organization like every tenant read.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH RECURSIVE tree(id, arr) AS (
+                SELECT id, arr FROM accounts_account WHERE organization_id = %s AND id = %s
+                UNION  -- not ALL: a cycle, should one slip in, ends instead of looping
+                SELECT child.id, child.arr FROM accounts_account child
+                JOIN tree ON child.parent_id = tree.id
+                WHERE child.organization_id = %s
+            )
+            SELECT COALESCE(SUM(arr), 0) FROM tree
+            """,
+            [account.organization_id, account.pk, account.organization_id],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def handoff_list() -> QuerySet[Handoff]:
+    return Handoff.objects.select_related("account", "ae", "csm", "champion").order_by("-commit_date", "-id")

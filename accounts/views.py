@@ -1,67 +1,324 @@
-"""Accounts pages (being written)."""
+"""Accounts pages: the portfolio, the Account 360, tasks, handoffs, and tiers & stages settings."""
 
-from django.http import Http404
+from __future__ import annotations
 
+import datetime as dt
 
-def portfolio(request, **kwargs):
-    raise Http404
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
+from accounts import selectors, services
+from accounts.filters import portfolio_filters_from_query
+from accounts.forms import (
+    AccountForm,
+    ActivityForm,
+    ContactForm,
+    HandoffForm,
+    StageChangeForm,
+    StageForm,
+    TaskForm,
+    TierChangeForm,
+    TierForm,
+)
+from accounts.models import Account, Contact, LifecycleStage, Priority, Task, Tier
+from cs_platform.access import can, require
+from cs_platform.models import Membership, Role
+from cs_platform.tenancy import get_for_org_or_404
 
-def account_detail(request, **kwargs):
-    raise Http404
+PORTFOLIO_PAGE_SIZE = 50
+TIMELINE_PAGE_SIZE = 25
 
-
-def account_edit(request, **kwargs):
-    raise Http404
-
-
-def activity_create(request, **kwargs):
-    raise Http404
-
-
-def account_tier(request, **kwargs):
-    raise Http404
-
-
-def account_stage(request, **kwargs):
-    raise Http404
-
-
-def contact_create(request, **kwargs):
-    raise Http404
-
-
-def contact_left(request, **kwargs):
-    raise Http404
-
-
-def task_create(request, **kwargs):
-    raise Http404
-
-
-def my_tasks(request, **kwargs):
-    raise Http404
-
-
-def task_complete(request, **kwargs):
-    raise Http404
-
-
-def handoff_list(request, **kwargs):
-    raise Http404
+PORTFOLIO_COLUMNS = [
+    ("name", "Account"),
+    ("tier", "Tier"),
+    ("stage", "Stage"),
+    (None, "Health"),
+    ("arr", "ARR"),
+    ("renewal", "Renewal"),
+    ("owner", "CSM"),
+    ("last_contact", "Last contact"),
+    ("next_action", "Next action"),
+    ("priority", "Priority"),
+]
 
 
-def handoff_create(request, **kwargs):
-    raise Http404
+def _account(public_id: str) -> Account:
+    return get_for_org_or_404(Account.objects.select_related("tier", "stage", "owner", "ae", "parent"), public_id)
 
 
-def account_settings(request, **kwargs):
-    raise Http404
+def _form_page(
+    request: HttpRequest, form, title: str, *, cancel: Account | None = None, cancel_url: str = "", submit: str = "Save", intro: str = ""
+) -> HttpResponse:
+    if cancel is not None:
+        cancel_url = reverse("account_detail", args=[request.organization.slug, cancel.public_id])
+    return render(
+        request, "form_page.html",
+        {"form": form, "title": title, "cancel_url": cancel_url, "submit_label": submit, "intro": intro},
+        status=422 if form.is_bound and form.errors else 200,
+    )
 
 
-def tier_edit(request, **kwargs):
-    raise Http404
+def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """The CSM's home: their book of accounts, filtered, sorted and paged from the URL."""
+    default_owner = "me" if request.membership.role == Role.CSM else ""
+    filters = portfolio_filters_from_query(request.GET, me_id=request.user.id, default_owner=default_owner)
+    page = Paginator(selectors.portfolio(filters), PORTFOLIO_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query["owner"] = filters.owner  # the default made explicit, so shared links mean the same
+    headers = []
+    for key, label in PORTFOLIO_COLUMNS:
+        if key is None:
+            headers.append({"label": label})
+            continue
+        sorted_here = filters.sort == key
+        link = query.copy()
+        link["sort"] = key
+        link["dir"] = "asc" if sorted_here and filters.descending else ("desc" if sorted_here else "asc")
+        headers.append({"label": label, "url": "?" + link.urlencode(), "sorted": sorted_here, "descending": filters.descending})
+    context = {
+        "page": page,
+        "filters": filters,
+        "headers": headers,
+        "query": query.urlencode(),
+        "tiers": selectors.tiers(),
+        "stages": LifecycleStage.objects.order_by("position"),
+        "owners": Membership.objects.filter(role__in=[Role.CSM, Role.MANAGER, Role.ADMIN]).select_related("user").order_by("user__full_name"),
+        "priorities": Priority.choices,
+        "today": timezone.localdate(),
+    }
+    template = "accounts/portfolio.html#portfolio-results" if request.htmx and not request.htmx.boosted else "accounts/portfolio.html"
+    return render(request, template, context)
 
 
-def stage_edit(request, **kwargs):
-    raise Http404
+def account_detail(request: HttpRequest, org_slug: str, account: str) -> HttpResponse:
+    """The Account 360: everything about one customer on one page."""
+    account_row = _account(account)
+    timeline = Paginator(selectors.timeline(account_row), TIMELINE_PAGE_SIZE).get_page(request.GET.get("timeline"))
+    if request.htmx and request.GET.get("timeline"):
+        return render(request, "accounts/account_detail.html#timeline", {"account": account_row, "timeline": timeline})
+    return render(
+        request,
+        "accounts/account_detail.html",
+        {
+            "account": account_row,
+            "summary": selectors.account_summary(account_row),
+            "timeline": timeline,
+            "activity_form": ActivityForm(account=account_row),
+            "tier_form": TierChangeForm(initial={"tier": account_row.tier}),
+            "stage_form": StageChangeForm(initial={"stage": account_row.stage}),
+            "contacts": Contact.objects.filter(account=account_row).order_by("left_at", "name"),
+            "tasks": selectors.open_tasks(account_row),
+            "handoffs": selectors.handoffs_of(account_row),
+            "tier_history": selectors.tier_history(account_row),
+            "children": selectors.child_accounts(account_row),
+            "rolled_up_arr": selectors.rolled_up_arr(account_row) / 100,
+            "can_edit": can(request, "accounts.edit"),
+        },
+    )
+
+
+@require("accounts.edit")
+def account_edit(request: HttpRequest, org_slug: str, account: str) -> HttpResponse:
+    account_row = _account(account)
+    initial = {
+        "name": account_row.name, "domains": ", ".join(account_row.domains), "arr": account_row.arr,
+        "currency": account_row.currency, "contract_start": account_row.contract_start,
+        "renewal_date": account_row.renewal_date, "priority": account_row.priority,
+        "qbr_nominated": account_row.qbr_nominated, "notes": account_row.notes, "owner": account_row.owner,
+        "ae": account_row.ae, "parent": account_row.parent,
+    }
+    form = AccountForm(request.POST or None, initial=initial, account=account_row)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.account_update(account=account_row, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"{account_row.name} saved.")
+            return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
+    return _form_page(request, form, f"Edit {account_row.name}", cancel=account_row)
+
+
+@require("accounts.edit")
+@require_POST
+def activity_create(request: HttpRequest, org_slug: str, account: str) -> HttpResponse:
+    """Add a note or log a call inline; htmx gets the new timeline entry and a fresh form."""
+    account_row = _account(account)
+    form = ActivityForm(request.POST, account=account_row)
+    activity = None
+    if form.is_valid():
+        activity = services.activity_log(account=account_row, actor=request.user, **form.cleaned_data)
+        form = ActivityForm(account=account_row)
+    if request.htmx:
+        return render(
+            request, "accounts/account_detail.html#activity-form",
+            {"account": account_row, "activity_form": form, "new_activity": activity},
+        )
+    if activity:
+        messages.success(request, f"{activity.get_kind_display()} added to the timeline.")
+    else:
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+    return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
+
+
+@require("accounts.edit")
+@require_POST
+def account_tier(request: HttpRequest, org_slug: str, account: str) -> HttpResponse:
+    account_row = _account(account)
+    form = TierChangeForm(request.POST)
+    if form.is_valid():
+        services.account_change_tier(account=account_row, actor=request.user, **form.cleaned_data)
+        messages.success(request, f"{account_row.name} is now in tier {account_row.tier or '—'}.")
+    else:
+        messages.error(request, "Choose one of the listed tiers.")
+    return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
+
+
+@require("accounts.edit")
+@require_POST
+def account_stage(request: HttpRequest, org_slug: str, account: str) -> HttpResponse:
+    account_row = _account(account)
+    form = StageChangeForm(request.POST)
+    if form.is_valid():
+        services.account_change_stage(account=account_row, actor=request.user, **form.cleaned_data)
+        messages.success(request, f"{account_row.name} moved to {account_row.stage or 'no stage'}.")
+    else:
+        messages.error(request, "Choose one of the listed stages.")
+    return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
+
+
+@require("accounts.edit")
+def contact_create(request: HttpRequest, org_slug: str, account: str) -> HttpResponse:
+    account_row = _account(account)
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        contact = services.contact_save(account=account_row, actor=request.user, **form.cleaned_data)
+        messages.success(request, f"{contact.name} added to {account_row.name}.")
+        return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
+    return _form_page(request, form, f"Add a contact at {account_row.name}", cancel=account_row, submit="Add contact")
+
+
+@require("accounts.edit")
+@require_POST
+def contact_left(request: HttpRequest, org_slug: str, account: str, contact: str) -> HttpResponse:
+    account_row = _account(account)
+    contact_row = get_for_org_or_404(Contact.objects.filter(account=account_row), contact)
+    services.contact_mark_left(contact=contact_row, actor=request.user)
+    messages.success(request, f"{contact_row.name} marked as having left {account_row.name}.")
+    return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
+
+
+@require("tasks.work")
+def task_create(request: HttpRequest, org_slug: str, account: str) -> HttpResponse:
+    account_row = _account(account)
+    form = TaskForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        task = services.task_create(account=account_row, actor=request.user, **form.cleaned_data)
+        messages.success(request, f"Task “{task.title}” added for {task.owner or 'nobody yet'}.")
+        return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
+    return _form_page(request, form, f"New task for {account_row.name}", cancel=account_row, submit="Add task")
+
+
+def my_tasks(request: HttpRequest, org_slug: str) -> HttpResponse:
+    return render(request, "accounts/my_tasks.html", {"buckets": selectors.tasks_for(request.user)})
+
+
+@require("tasks.work")
+@require_POST
+def task_complete(request: HttpRequest, org_slug: str, task: str) -> HttpResponse:
+    task_row = get_for_org_or_404(Task.objects.select_related("account"), task)
+    services.task_complete(task=task_row, actor=request.user)
+    if request.htmx:
+        return render(request, "accounts/partials/task_row.html", {"task": task_row, "done": True})
+    messages.success(request, f"Done: {task_row.title}.")
+    # Completed from the 360 page or the tasks page: go back where the button was.
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
+    return redirect("my_tasks", org_slug=org_slug)
+
+
+@require("handoffs.log")
+def handoff_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+    form = HandoffForm(request.POST or None, initial={"commit_date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        handoff = services.handoff_log(
+            organization=request.organization, ae=request.user, account=data["account"],
+            account_name=data["account_name"] or (data["account"].name if data["account"] else ""),
+            csm=data["csm"], tier=data["tier"], arr=data["arr"], commit_date=data["commit_date"],
+            expected_close_date=data["expected_close_date"], customer_goals=data["customer_goals"],
+            success_criteria=data["success_criteria"], use_case=data["use_case"], risks=data["risks"],
+            notes=data["notes"], champion=form.person("champion"), sponsor=form.person("sponsor"), domain=data["domain"],
+        )
+        who = handoff.csm or "nobody yet: no CSM covers that tier"
+        messages.success(request, f"{handoff.account.name} handed off to {who}.")
+        return redirect("handoff_list", org_slug=org_slug)
+    return _form_page(
+        request, form, "Log a deal-commit handoff", submit="Hand off to CS",
+        intro="The CSM engages as soon as you commit to the deal, before it closes: tell them what the customer wants.",
+    )
+
+
+@require("handoffs.view")
+def handoff_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+    handoffs = selectors.handoff_list()
+    page = Paginator(handoffs, 50).get_page(request.GET.get("page"))
+    since = timezone.localdate() - dt.timedelta(days=90)
+    recent = list(handoffs.filter(commit_date__gte=since))
+    quality = round(sum(h.completeness_percent for h in recent) / len(recent)) if recent else None
+    return render(request, "accounts/handoff_list.html", {"page": page, "quality": quality, "recent_count": len(recent)})
+
+
+@require("organization.manage")
+def account_settings(request: HttpRequest, org_slug: str) -> HttpResponse:
+    return render(
+        request,
+        "accounts/settings.html",
+        {
+            "tiers": Tier.objects.prefetch_related("csms").order_by("position", "name"),
+            "stages": LifecycleStage.objects.order_by("position", "name"),
+        },
+    )
+
+
+@require("organization.manage")
+def tier_edit(request: HttpRequest, org_slug: str, tier: str | None = None) -> HttpResponse:
+    tier_row = get_for_org_or_404(Tier.objects.all(), tier) if tier else None
+    form = TierForm(request.POST or None, instance=tier_row or Tier(organization=request.organization))
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        csms = list(data.pop("csms"))
+        try:
+            saved = services.tier_save(organization=request.organization, actor=request.user, tier=tier_row, csms=csms, **data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Tier {saved.name} saved.")
+            return redirect("account_settings", org_slug=org_slug)
+    return _form_page(request, form, f"Tier {tier_row.name}" if tier_row else "New tier", cancel_url=reverse("account_settings", args=[org_slug]))
+
+
+@require("organization.manage")
+def stage_edit(request: HttpRequest, org_slug: str, stage: str | None = None) -> HttpResponse:
+    stage_row = get_for_org_or_404(LifecycleStage.objects.all(), stage) if stage else None
+    form = StageForm(request.POST or None, instance=stage_row or LifecycleStage(organization=request.organization))
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.stage_save(organization=request.organization, actor=request.user, stage=stage_row, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Stage {saved.name} saved.")
+            return redirect("account_settings", org_slug=org_slug)
+    return _form_page(request, form, f"Stage {stage_row.name}" if stage_row else "New stage", cancel_url=reverse("account_settings", args=[org_slug]))
+

@@ -15,6 +15,7 @@ from django_scopes import scope
 
 from accounts.models import Account, Contact, LifecycleStage
 from accounts.services import account_create, task_create, tier_save
+from api.services import api_token_create
 from cs_platform.models import Invitation, Membership, Organization, Role
 from tests.factories import member
 
@@ -42,6 +43,7 @@ URL_KWARG_MAKERS: dict[str, Callable[[Organization], str]] = {
     "invitation": lambda org: Invitation.objects.create(
         organization=org, email="invitee@example.com", role=Role.CSM, token_hash=f"sweep-{org.pk}"
     ).public_id,
+    "token": lambda org: api_token_create(organization=org, actor=None, label="sweep")[0].public_id,
 }
 
 _PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
