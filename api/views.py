@@ -1,0 +1,293 @@
+"""The read-only JSON API under /api/v1/, and the admins' token pages under /o/<org_slug>/.
+
+API views run inside ``api_view`` (bearer token, GET only, the token's organization
+scope); they raise ``ApiError`` for anything the caller must fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Callable, TypeVar
+
+from django import forms
+from django.contrib import messages
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.dateparse import parse_date, parse_datetime
+from django.views.decorators.http import require_POST
+
+from accounts.models import Account, AccountExternalId, AccountStatus, LifecycleStage, Tier
+from api import services
+from api.auth import ApiError, api_view
+from api.models import ApiToken
+from cs_platform.access import require
+from cs_platform.models import Organization
+from cs_platform.tenancy import get_for_org_or_404
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+LIST_PARAMETERS = (
+    "owner", "tier", "stage", "renewal_before", "renewal_after", "status", "q", "updated_since", "limit", "cursor",
+)
+STATUS_ALL = "all"
+ENDPOINTS = "GET /api/v1/accounts and GET /api/v1/accounts/<id>"
+
+Parsed = TypeVar("Parsed")
+
+
+# --- Parameters ---------------------------------------------------------------------
+
+
+def _invalid(name: str, why: str) -> ApiError:
+    return ApiError(400, "invalid_parameter", f"{name}: {why}")
+
+
+def _shown(value: str) -> str:
+    """A caller's value quoted back in a message, cut short so a message stays a sentence."""
+    return f"“{value[:60]}”" + ("…" if len(value) > 60 else "")
+
+
+def _check_parameters(params: QueryDict, known: tuple[str, ...]) -> None:
+    # A misspelt filter must not quietly return everything.
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        takes = f"it takes {', '.join(known)}" if known else "it takes none"
+        raise _invalid(unknown[0], f"not a parameter of this endpoint; {takes}.")
+    for name, values in params.lists():
+        if any("\x00" in value for value in values):
+            # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the query.
+            raise _invalid(name, "contains a NUL character.")
+
+
+def _parse(params: QueryDict, name: str, parse: Callable[[str], Parsed | None], expected: str) -> Parsed | None:
+    """``params[name]`` parsed, None when absent or empty; a 400 naming it when unparseable."""
+    value = params.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        parsed = parse(value)
+    except ValueError:  # well-formed but impossible, e.g. 2026-02-30
+        parsed = None
+    if parsed is None:
+        raise _invalid(name, f"{_shown(value)} is not {expected}.")
+    return parsed
+
+
+def _parse_moment(value: str) -> dt.datetime | None:
+    """An ISO 8601 date-time, or a date meaning its midnight; without an offset, UTC."""
+    moment = parse_datetime(value)
+    if moment is None and (day := parse_date(value)) is not None:
+        moment = dt.datetime.combine(day, dt.time())
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
+def _parse_limit(value: str) -> int | None:
+    return int(value) if value.isdecimal() and 1 <= int(value) <= MAX_LIMIT else None
+
+
+def _cursor_salt(organization: Organization) -> str:
+    # Per organization: a cursor is only good for the organization that issued it.
+    return f"api.accounts.cursor.{organization.pk}"
+
+
+def _encode_cursor(organization: Organization, last_id: int) -> str:
+    return signing.dumps(last_id, salt=_cursor_salt(organization))
+
+
+def _decode_cursor(organization: Organization) -> Callable[[str], int | None]:
+    def decode(value: str) -> int | None:
+        try:
+            last_id = signing.loads(value, salt=_cursor_salt(organization))
+        except signing.BadSignature:
+            return None
+        return last_id if isinstance(last_id, int) else None
+
+    return decode
+
+
+def _vocabulary_ids(model: type[Tier] | type[LifecycleStage], name: str, value: str) -> list[int]:
+    """Ids of the organization's tiers (or stages) with this public id or name; a 400 if none."""
+    ids = list(model.objects.filter(Q(public_id=value) | Q(name__iexact=value)).values_list("id", flat=True))
+    if not ids:
+        raise _invalid(name, f"this organization has no {name} named {_shown(value)} or with that id.")
+    return ids
+
+
+def _owner_filter(value: str) -> Q:
+    # Matched on the accounts only, never looked up among logins: whether an e-mail
+    # has a Tend login elsewhere is no business of this organization's API.
+    if value.isdecimal():
+        return Q(owner_id=int(value))
+    if "@" in value:
+        return Q(owner__email__iexact=value)
+    raise _invalid("owner", f"{_shown(value)} is neither a user id (a number) nor an e-mail address.")
+
+
+# --- Accounts -----------------------------------------------------------------------
+
+
+def _accounts() -> QuerySet[Account]:
+    """Accounts with everything their JSON needs, in a fixed number of queries."""
+    return Account.objects.select_related("tier", "stage", "owner").prefetch_related(
+        Prefetch("external_ids", queryset=AccountExternalId.objects.order_by("source", "id"))
+    )
+
+
+def _filtered_accounts(params: QueryDict) -> QuerySet[Account]:
+    accounts = _accounts()
+    status = params.get("status", "").strip() or AccountStatus.ACTIVE
+    if status not in {*AccountStatus.values, STATUS_ALL}:
+        raise _invalid("status", f"{_shown(status)} is not one of {', '.join([*AccountStatus.values, STATUS_ALL])}.")
+    if status != STATUS_ALL:
+        accounts = accounts.filter(status=status)
+    if owner := params.get("owner", "").strip():
+        accounts = accounts.filter(_owner_filter(owner))
+    if tier := params.get("tier", "").strip():
+        accounts = accounts.filter(tier_id__in=_vocabulary_ids(Tier, "tier", tier))
+    if stage := params.get("stage", "").strip():
+        accounts = accounts.filter(stage_id__in=_vocabulary_ids(LifecycleStage, "stage", stage))
+    an_iso_date = "an ISO 8601 date such as 2026-03-31"
+    if (before := _parse(params, "renewal_before", parse_date, an_iso_date)) is not None:
+        accounts = accounts.filter(renewal_date__lt=before)
+    if (after := _parse(params, "renewal_after", parse_date, an_iso_date)) is not None:
+        accounts = accounts.filter(renewal_date__gt=after)
+    if q := params.get("q", "").strip():
+        accounts = accounts.filter(name__icontains=q)
+    since = _parse(params, "updated_since", _parse_moment, "an ISO 8601 date-time such as 2026-03-31T09:30:00Z")
+    if since is not None:
+        accounts = accounts.filter(updated_at__gte=since)
+    return accounts
+
+
+def _person_json(user) -> dict[str, Any] | None:
+    return None if user is None else {"id": user.id, "email": user.email, "name": user.full_name}
+
+
+def _account_json(account: Account) -> dict[str, Any]:
+    return {
+        "id": account.public_id,
+        "name": account.name,
+        "external_ids": {row.source: row.external_id for row in account.external_ids.all()},
+        "tier": account.tier.name if account.tier else None,
+        "stage": account.stage.name if account.stage else None,
+        "owner": _person_json(account.owner),
+        "arr": account.arr,
+        "currency": account.currency,
+        "renewal_date": account.renewal_date.isoformat() if account.renewal_date else None,
+        "status": account.status,
+        "updated_at": account.updated_at.isoformat(),
+    }
+
+
+@api_view
+def account_list(request: HttpRequest) -> JsonResponse:
+    """Accounts in id order, a page at a time: pass ``next_cursor`` back as ``cursor``.
+
+    Filters: owner (user id or e-mail), tier and stage (name or id), renewal_before and
+    renewal_after (dates, exclusive), status (active by default, churned, or all),
+    q (name contains), updated_since (date-time, inclusive).
+    """
+    params = request.GET
+    _check_parameters(params, LIST_PARAMETERS)
+    limit = _parse(params, "limit", _parse_limit, f"a whole number from 1 to {MAX_LIMIT}") or DEFAULT_LIMIT
+    after = _parse(
+        params, "cursor", _decode_cursor(request.organization),
+        "a cursor this API issued; pass next_cursor from the previous page unchanged",
+    )
+    accounts = _filtered_accounts(params).order_by("id")
+    if after is not None:
+        accounts = accounts.filter(id__gt=after)
+    # One row more than the page tells whether there is a next page, without a count.
+    page = list(accounts[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return JsonResponse(
+        {
+            "data": [_account_json(account) for account in page],
+            "next_cursor": _encode_cursor(request.organization, page[-1].id) if more else None,
+        }
+    )
+
+
+@api_view
+def account_detail(request: HttpRequest, account: str) -> JsonResponse:
+    """One account by its id, whatever its status."""
+    _check_parameters(request.GET, ())
+    try:
+        if "\x00" in account:  # PostgreSQL text cannot hold NUL, and no id has one
+            raise Http404
+        row = get_for_org_or_404(_accounts(), account)
+    except Http404:
+        raise ApiError(404, "not_found", f"No account has the id {_shown(account)}.") from None
+    return JsonResponse(_account_json(row))
+
+
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Any other address under /api/v1/: a JSON 404 rather than an HTML page."""
+    return ApiError(404, "not_found", f"There is no API endpoint at {request.path}; there are {ENDPOINTS}.").response()
+
+
+# --- Token pages ----------------------------------------------------------------------
+
+
+class ApiTokenForm(forms.Form):
+    label = forms.CharField(
+        max_length=100, help_text="What will use it, so you know later which token to revoke: “Data warehouse sync”."
+    )
+
+
+@require("api_tokens.manage")
+def api_tokens(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """The organization's tokens, and the form making a new one.
+
+    A new token is shown on the response to the POST that made it and nowhere else:
+    only its hash is stored, and it is never put in the session.
+    """
+    form = ApiTokenForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, plaintext = services.api_token_create(
+                organization=request.organization, actor=request.user, label=form.cleaned_data["label"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            created = {"token": token, "plaintext": plaintext}
+            form = ApiTokenForm()
+    response = render(
+        request,
+        "api/tokens.html",
+        {
+            "form": form,
+            "created": created,
+            "tokens": ApiToken.objects.select_related("created_by"),
+            "api_url": request.build_absolute_uri(reverse("api_accounts")),
+        },
+    )
+    if created:
+        # The page holds a secret: keep it out of caches and the browser's back button.
+        add_never_cache_headers(response)
+    return response
+
+
+@require("api_tokens.manage")
+@require_POST
+def api_token_revoke(request: HttpRequest, org_slug: str, token: str) -> HttpResponse:
+    row = get_for_org_or_404(ApiToken.objects.all(), token)
+    try:
+        services.api_token_revoke(token=row, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, f"Revoked “{row.label}” ({row.prefix}…). Anything still using it is refused from its next request."
+        )
+    return redirect("api_tokens", org_slug=org_slug)
