@@ -129,6 +129,8 @@ class Account(TenantModel):
         ordering = ["name"]
         indexes = [
             models.Index(fields=["organization", "name"], name="account_org_name"),
+            # The API's cursor pagination walks an organization's accounts by id.
+            models.Index(fields=["organization", "id"], name="account_org_id"),
             models.Index(fields=["organization", "owner", "name"], name="account_org_owner"),
             models.Index(fields=["organization", "renewal_date"], name="account_org_renewal"),
             models.Index(fields=["organization", "tier"], name="account_org_tier"),
