@@ -126,7 +126,8 @@ def account_create(
     external_ids: dict[str, str] | None = None,
     **fields: Any,
 ) -> Account:
-    account = Account(organization=organization, name=name.strip(), currency=organization.currency, **fields)
+    fields.setdefault("currency", organization.currency)
+    account = Account(organization=organization, name=name.strip(), **fields)
     if stage is not None:
         account.stage, account.stage_entered_at = stage, timezone.now()
     account.tier = tier

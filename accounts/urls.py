@@ -1,10 +1,11 @@
 """Accounts pages, mounted under /o/<org_slug>/."""
 
-from django.urls import path
+from django.urls import include, path
 
 from accounts import views
 
 urlpatterns = [
+    path("", include("accounts.urls_csv")),
     path("accounts/", views.portfolio, name="portfolio"),
     path("accounts/<str:account>/", views.account_detail, name="account_detail"),
     path("accounts/<str:account>/edit/", views.account_edit, name="account_edit"),

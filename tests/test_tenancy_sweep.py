@@ -10,9 +10,11 @@ import re
 from typing import Callable, Iterator
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_scopes import scope
 
+from accounts import imports
 from accounts.models import Account, Contact, LifecycleStage
 from accounts.services import account_create, task_create, tier_save
 from api.services import api_token_create
@@ -43,6 +45,10 @@ URL_KWARG_MAKERS: dict[str, Callable[[Organization], str]] = {
     "invitation": lambda org: Invitation.objects.create(
         organization=org, email="invitee@example.com", role=Role.CSM, token_hash=f"sweep-{org.pk}"
     ).public_id,
+    "upload": lambda org: imports.upload_stage(
+        organization=org, kind="accounts", file=SimpleUploadedFile("sweep.csv", b"External id,Name\nSWEEP-1,Sweep Account\n")
+    ).id,
+    "kind": lambda org: "accounts",
     "token": lambda org: api_token_create(organization=org, actor=None, label="sweep")[0].public_id,
 }
 

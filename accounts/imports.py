@@ -1,0 +1,904 @@
+"""CSV import of accounts and contacts: upload → map columns → preview → import.
+
+An upload is parsed once and its rows are kept in the cache, not the database, for an
+hour, under a key made of the organization id and a random upload id: another
+organization's upload id is simply not found. The column mapping is guessed from the
+headers and confirmed by the person importing. Every row is validated before anything
+is written, and the import writes every row or none (one transaction).
+
+Re-importing a file is harmless: accounts are found again by their "csv" external id,
+contacts by their external id, else by e-mail, else by name within the account; rows
+that change nothing write nothing. Empty cells leave the current value as it is.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import validate_email
+from django.db import models, transaction
+
+from accounts.models import Account, AccountExternalId, Contact, ContactRole, LifecycleStage, Priority, Tier
+from accounts.services import account_change_stage, account_change_tier, account_create, account_update, contact_save
+from cs_platform.audit import audit_log
+from cs_platform.models import Membership, Organization, User
+
+CSV_SOURCE = "csv"
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 50_000
+UPLOAD_TTL_SECONDS = 60 * 60
+MAX_ERRORS_SHOWN = 200
+PREVIEW_ROWS = 20
+SAMPLE_ROWS = 5
+TIER_CHANGE_REASON = "CSV import"
+# Well below PostgreSQL's 65,535 bind parameters per query, whatever the file holds.
+LOOKUP_CHUNK = 5_000
+# ARR is a BigIntegerField in minor units; anything above this is a typo, not a customer.
+MAX_ARR_MINOR = 10**15
+
+
+class ImportKind(models.TextChoices):
+    ACCOUNTS = "accounts", "Accounts"
+    CONTACTS = "contacts", "Contacts"
+
+
+# --- Errors ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One reason the file cannot be imported; ``row`` is None for a problem of the whole file."""
+
+    message: str
+    row: int | None = None  # as in the file: the header is row 1
+    column: str = ""
+    value: str = ""
+
+    def __str__(self) -> str:
+        if self.row is None:
+            return self.message
+        where = f"row {self.row}, column '{self.column}'" if self.column else f"row {self.row}"
+        return f"{where}: {self.message}"
+
+
+class ImportRejected(Exception):
+    """The file (or the mapping) cannot be imported; nothing was written."""
+
+    def __init__(self, errors: list[RowError]):
+        self.errors = sorted(errors, key=lambda error: error.row or 0)
+        super().__init__(str(self.errors[0]))
+
+
+class _Problem(Exception):
+    """A cell's value cannot be used; the message says why and what to write instead."""
+
+
+def _quoted(value: str) -> str:
+    return f"'{value[:60]}…'" if len(value) > 60 else f"'{value}'"
+
+
+def _fold(text: str) -> str:
+    """Headers and names compared loosely: "Owner e-mail" == "owner_email" == "OWNER EMAIL"."""
+    return re.sub(r"[^0-9a-z]", "", text.casefold())
+
+
+def _one_of(options: Iterable[str]) -> str:
+    options = list(options)
+    return ", ".join(options[:-1]) + f" or {options[-1]}" if len(options) > 1 else "".join(options)
+
+
+# --- Cell parsers: text → the value stored ----------------------------------------------
+
+
+@dataclass
+class _Lookups:
+    """What cells are checked against, loaded once per validation."""
+
+    organization: Organization
+    tiers: dict[str, Tier]
+    stages: dict[str, LifecycleStage]
+    members: dict[str, User]
+
+    @classmethod
+    def load(cls, organization: Organization) -> _Lookups:
+        return cls(
+            organization=organization,
+            tiers={_fold(tier.name): tier for tier in Tier.objects.order_by("position", "name")},
+            stages={_fold(stage.name): stage for stage in LifecycleStage.objects.order_by("position", "name")},
+            members={m.user.email.lower(): m.user for m in Membership.objects.select_related("user")},
+        )
+
+
+Parser = Callable[[str, _Lookups], Any]
+
+
+def _text(model: type[models.Model], field_name: str) -> Parser:
+    max_length = model._meta.get_field(field_name).max_length
+
+    def parse(value: str, lookups: _Lookups) -> str:
+        if len(value) > max_length:
+            raise _Problem(f"is {len(value)} characters long; the limit is {max_length}")
+        return value
+
+    return parse
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
+
+
+def _domains(value: str, lookups: _Lookups) -> list[str]:
+    domains: list[str] = []
+    for token in re.split(r"[\s,;]+", value.lower()):
+        # People paste web addresses; the domain is what is kept.
+        host = re.sub(r"^https?://", "", token).split("/")[0].removeprefix("www.")
+        if not host:
+            continue
+        if not _DOMAIN.match(host):
+            raise _Problem(
+                f"contains {_quoted(token)}, which is not a domain name; "
+                "write domains like example.com, separated by commas or spaces"
+            )
+        if host not in domains:
+            domains.append(host)
+    return domains
+
+
+def _named(attribute: str, noun: str) -> Parser:
+    """A tier or stage, by its name as configured under Settings."""
+
+    def parse(value: str, lookups: _Lookups) -> Any:
+        options = getattr(lookups, attribute)
+        found = options.get(_fold(value))
+        if found is None:
+            names = _one_of(option.name for option in options.values()) if options else "none yet"
+            raise _Problem(
+                f"is not a {noun} of {lookups.organization.name}; use {names} (or add the {noun} under Settings first)"
+            )
+        return found
+
+    return parse
+
+
+def _member(value: str, lookups: _Lookups) -> User:
+    user = lookups.members.get(value.lower())
+    if user is None:
+        raise _Problem(
+            f"is not the e-mail of a member of {lookups.organization.name}; invite them first or leave the cell empty"
+        )
+    return user
+
+
+_AMOUNT = re.compile(r"^(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?$")
+
+
+def _amount(value: str, lookups: _Lookups) -> int:
+    # Commas only as thousands separators: "12.500,00" must fail, not become 12.5.
+    text = value.replace(" ", "")
+    if not _AMOUNT.match(text):
+        raise _Problem(
+            "is not an amount; write it in major units with an optional decimal point, such as 12500.00 or 12,500.00"
+        )
+    minor = int(Decimal(text.replace(",", "")) * 100)
+    if minor > MAX_ARR_MINOR:
+        raise _Problem("is larger than any ARR Tend can store; check the number")
+    return minor
+
+
+def _currency(value: str, lookups: _Lookups) -> str:
+    if not re.fullmatch(r"[A-Za-z]{3}", value):
+        raise _Problem("is not a currency code; use three letters, such as USD or EUR")
+    return value.upper()
+
+
+def _date(value: str, lookups: _Lookups) -> dt.date:
+    # ISO only: 01/02/2026 is 1 February in one country and 2 January in the next.
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _Problem("is not a date; use YYYY-MM-DD")
+
+
+def _choice(choices: type[models.TextChoices], noun: str, aliases: dict[str, str] | None = None) -> Parser:
+    """One of ``choices``, by value ("executive_sponsor") or label ("Executive sponsor")."""
+    known = {_fold(value): value for value in choices.values}
+    known |= {_fold(str(label)): value for value, label in choices.choices}
+    known |= aliases or {}
+
+    def parse(value: str, lookups: _Lookups) -> str:
+        found = known.get(_fold(value))
+        if found is None:
+            raise _Problem(f"is not a {noun}; use {_one_of(choices.labels)}")
+        return found
+
+    return parse
+
+
+_email_length = _text(Contact, "email")
+
+
+def _email(value: str, lookups: _Lookups) -> str:
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise _Problem("is not an e-mail address") from None
+    return _email_length(value, lookups)
+
+
+# --- The two kinds of file --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """A value the import understands, and the column headers that probably hold it."""
+
+    name: str
+    label: str
+    parse: Parser
+    required: bool = False
+    synonyms: tuple[str, ...] = ()
+    example: str = ""
+    hint: str = ""
+    show_as: Callable[[Any], str] | None = None  # for values whose str() is not what people read
+
+    @property
+    def header_keys(self) -> set[str]:
+        return {_fold(self.name), _fold(self.label), *map(_fold, self.synonyms)}
+
+    def show(self, value: Any) -> str:
+        """A parsed value as the preview shows it: as it will be stored."""
+        if self.show_as is not None:
+            return self.show_as(value)
+        if isinstance(value, User):
+            return value.email
+        if isinstance(value, list):
+            return ", ".join(value)
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return str(value)
+
+
+_external_id = _text(AccountExternalId, "external_id")
+
+ACCOUNT_FIELDS = (
+    Field("external_id", "External id", _external_id, required=True, example="ACME-001",
+          synonyms=("id", "account id", "customer id", "company id", "key"),
+          hint="Your id for the account; a re-import finds the account again by it."),
+    Field("name", "Name", _text(Account, "name"), required=True, example="Acme Corp",
+          synonyms=("company", "company name", "account", "account name", "customer", "customer name",
+                    "organization", "organisation")),
+    Field("domains", "Domains", _domains, example="acme.com acme.io", synonyms=("domain", "website", "websites", "url"),
+          hint="Separated by commas or spaces."),
+    Field("tier", "Tier", _named("tiers", "tier"), example="Premium", synonyms=("cohort", "segment", "plan"),
+          hint="A tier's name, as under Settings."),
+    Field("stage", "Stage", _named("stages", "stage"), example="Adoption", synonyms=("lifecycle stage", "lifecycle"),
+          hint="A lifecycle stage's name, as under Settings."),
+    Field("owner_email", "Owner e-mail", _member, example="csm@yourcompany.example",
+          synonyms=("owner", "csm", "csm email", "account owner", "customer success manager"),
+          hint="The CSM's e-mail; they must be a member."),
+    Field("ae_email", "AE e-mail", _member, synonyms=("ae", "account executive", "sales rep"),
+          hint="The account executive's e-mail; they must be a member."),
+    Field("arr", "ARR", _amount, example="12500.00", synonyms=("annual recurring revenue", "revenue"),
+          hint="In major units, such as 12,500.00.", show_as=lambda minor: f"{Decimal(minor) / 100:,.2f}"),
+    Field("currency", "Currency", _currency, example="USD", synonyms=("ccy",), hint="Three letters, such as USD."),
+    Field("contract_start", "Contract start", _date, example="2025-04-01",
+          synonyms=("contract start date", "start date", "start"), hint="YYYY-MM-DD."),
+    Field("renewal_date", "Renewal date", _date, example="2026-03-31",
+          synonyms=("renewal", "renews on", "contract end", "end date"), hint="YYYY-MM-DD."),
+    Field("priority", "Priority", _choice(Priority, "priority"), example="medium", hint=_one_of(Priority.labels) + ".",
+          show_as=lambda value: Priority(value).label),
+    Field("parent_external_id", "Parent external id", _external_id,
+          synonyms=("parent", "parent id", "parent account id", "parent account"),
+          hint="The external id of the account this one sits under, in this file or imported before."),
+)
+
+CONTACT_FIELDS = (
+    Field("account_external_id", "Account external id", _external_id, required=True, example="ACME-001",
+          synonyms=("account id", "company id", "customer id", "account"),
+          hint="The account's external id from its CSV import."),
+    Field("name", "Name", _text(Contact, "name"), required=True, example="Dana Whitfield",
+          synonyms=("full name", "contact name", "contact", "person")),
+    Field("email", "E-mail", _email, example="dana@acme.com", synonyms=("email address", "mail")),
+    Field("phone", "Phone", _text(Contact, "phone"), synonyms=("phone number", "telephone", "mobile", "tel")),
+    Field("title", "Title", _text(Contact, "title"), example="VP Operations", synonyms=("job title", "position")),
+    Field("role", "Role", _choice(ContactRole, "contact role", {"sponsor": ContactRole.EXECUTIVE_SPONSOR,
+                                                                "execsponsor": ContactRole.EXECUTIVE_SPONSOR}),
+          example="Champion", synonyms=("contact role",), hint=_one_of(ContactRole.labels) + ".",
+          show_as=lambda value: ContactRole(value).label),
+    Field("external_id", "External id", _text(Contact, "external_id"), example="C-1001", synonyms=("contact id", "id"),
+          hint="Your id for the person; without it they are found again by e-mail, else by name."),
+)
+
+# Fields written as they are, to the model attribute named here.
+ACCOUNT_ATTRIBUTES = {
+    "name": "name", "domains": "domains", "owner_email": "owner", "ae_email": "ae", "arr": "arr",
+    "currency": "currency",
+    "contract_start": "contract_start", "renewal_date": "renewal_date", "priority": "priority",
+}
+CONTACT_ATTRIBUTES = {"name": "name", "email": "email", "phone": "phone", "title": "title", "role": "role"}
+
+
+def fields_of(kind: str) -> tuple[Field, ...]:
+    return ACCOUNT_FIELDS if kind == ImportKind.ACCOUNTS else CONTACT_FIELDS
+
+
+def noun_of(kind: str) -> str:
+    return "account" if kind == ImportKind.ACCOUNTS else "contact"
+
+
+def template_csv(kind: str) -> str:
+    """An example file: every column the import understands, and one row filled in."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([f.label for f in fields_of(kind)])
+    writer.writerow([f.example for f in fields_of(kind)])
+    return out.getvalue()
+
+
+# --- Uploads, kept in the cache ----------------------------------------------------------
+
+
+@dataclass
+class Upload:
+    id: str
+    kind: str
+    filename: str
+    headers: list[str]
+    rows: list[tuple[int, list[str]]]  # (row number in the file, one cell per header)
+    # One field name (or "") per column, set once a mapping has passed validation.
+    columns: list[str] | None = None
+
+    @property
+    def fields(self) -> tuple[Field, ...]:
+        return fields_of(self.kind)
+
+    @property
+    def noun(self) -> str:
+        return noun_of(self.kind)
+
+    @property
+    def kind_label(self) -> str:
+        return ImportKind(self.kind).label.lower()
+
+    def samples(self, index: int) -> list[str]:
+        return [cells[index] for _, cells in self.rows[:SAMPLE_ROWS]]
+
+
+def _cache_key(organization: Organization, upload_id: str) -> str:
+    return f"accounts:csv-import:{organization.pk}:{upload_id}"
+
+
+def _store(organization: Organization, upload: Upload) -> None:
+    cache.set(_cache_key(organization, upload.id), asdict(upload), UPLOAD_TTL_SECONDS)
+
+
+def upload_get(*, organization: Organization, upload_id: str) -> Upload | None:
+    """The organization's upload, or None: expired, never made, or another organization's."""
+    stored = cache.get(_cache_key(organization, upload_id))
+    if stored is None:
+        return None
+    stored["rows"] = [(number, cells) for number, cells in stored["rows"]]
+    return Upload(**stored)
+
+
+def upload_discard(*, organization: Organization, upload: Upload) -> None:
+    cache.delete(_cache_key(organization, upload.id))
+
+
+def upload_stage(*, organization: Organization, kind: str, file: UploadedFile) -> Upload:
+    """Read an uploaded CSV file and keep its rows for the mapping step; nothing is written."""
+    if kind not in ImportKind.values:
+        raise ImportRejected([RowError(f"Choose what the file holds: {_one_of(ImportKind.values)}.")])
+    headers, rows = _read_csv(file)
+    upload = Upload(
+        id=secrets.token_urlsafe(16), kind=kind, filename=file.name or "upload.csv", headers=headers, rows=rows
+    )
+    _store(organization, upload)
+    return upload
+
+
+def upload_confirm_mapping(*, organization: Organization, upload: Upload, columns: list[str]) -> Upload:
+    """Remember the mapping that passed validation; the import uses it and no other."""
+    upload.columns = columns
+    _store(organization, upload)
+    return upload
+
+
+def _reject(message: str) -> ImportRejected:
+    return ImportRejected([RowError(message)])
+
+
+def _read_csv(file: UploadedFile) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    # The size is known before reading, so a huge file is never loaded into memory.
+    if file.size is not None and file.size > MAX_BYTES:
+        raise _reject(
+            f"The file is {file.size / 1024 / 1024:.1f} MB; the limit is {MAX_BYTES // 1024 // 1024} MB. "
+            "Split it into smaller files and import them one after the other."
+        )
+    raw = b"".join(file.chunks())
+    if not raw.strip():
+        raise _reject("The file is empty. Export the sheet as CSV with a header row and at least one row of data.")
+    try:
+        # utf-8-sig also reads plain UTF-8, and drops the byte-order mark Excel writes.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise _reject(
+            f"The file is not UTF-8 text (the byte at position {error.start} is not UTF-8). "
+            "Save it as “CSV UTF-8” from your spreadsheet and upload it again."
+        ) from None
+
+    first_line = text.split("\n", 1)[0]
+    # Spreadsheets in many locales write ";" (or tabs) between values, not ",".
+    delimiter = max(",;\t", key=first_line.count)
+    # Strict: a stray quote would otherwise swallow every row after it into one cell.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    headers: list[str] = []
+    rows: list[tuple[int, list[str]]] = []
+    errors: list[RowError] = []
+    number = 0  # a record is one spreadsheet row, even with a line break inside a cell
+    try:
+        for number, cells in enumerate(reader, start=1):
+            cells = [cell.strip() for cell in cells]
+            if number == 1:
+                headers = _headers(cells)
+                continue
+            if not any(cells):
+                continue
+            if any(cells[len(headers):]):
+                errors.append(RowError(
+                    f"has {len(cells)} values but the header names {len(headers)} columns; "
+                    "put double quotes around values that contain a comma", row=number,
+                ))
+            rows.append((number, (cells + [""] * len(headers))[: len(headers)]))
+            if len(rows) > MAX_ROWS:
+                raise _reject(
+                    f"The file has more than {MAX_ROWS:,} rows. Split it into files of at most {MAX_ROWS:,} rows."
+                )
+    except csv.Error as error:
+        raise _reject(
+            f"Row {number + 1} cannot be read as CSV ({error}). Look for a double quote that is not closed, "
+            "or text right after a closing quote."
+        ) from None
+    if errors:
+        raise ImportRejected(errors)
+    if not rows:
+        raise _reject("The file has a header row but no rows of data.")
+    return headers, rows
+
+
+def _headers(cells: list[str]) -> list[str]:
+    headers: list[str] = []
+    for position, cell in enumerate(cells, start=1):
+        header = cell or f"Column {position}"
+        # Errors name columns by header, so two columns must not share one.
+        while header in headers:
+            header = f"{header} ({position})"
+        headers.append(header)
+    if not any(cells):
+        raise _reject("The first row is empty; it must name the columns, such as External id, Name.")
+    return headers
+
+
+def guess_columns(kind: str, headers: list[str]) -> list[str]:
+    """For each column, the field its header most likely means ("" for none); each field once."""
+    taken: set[str] = set()
+    guesses = []
+    for header in headers:
+        key = _fold(header)
+        guess = next((f.name for f in fields_of(kind) if f.name not in taken and key in f.header_keys), "")
+        taken.add(guess)
+        guesses.append(guess)
+    return guesses
+
+
+# --- Validation: the plan of what an import would do ------------------------------------
+
+
+@dataclass
+class PlannedRow:
+    row: int
+    values: dict[str, Any]  # field name → parsed value, for the cells that are not empty
+    target: Account | Contact | None = None  # the existing row it updates
+    action: str = "create"  # "create", "update" or "unchanged"
+
+
+@dataclass
+class Plan:
+    fields: list[Field]  # the mapped ones, in the import's order
+    rows: list[PlannedRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    # Accounts by "csv" external id: those the rows update and those they name as parent or account.
+    accounts: dict[str, Account] = field(default_factory=dict)
+
+    def count(self, action: str) -> int:
+        return sum(1 for row in self.rows if row.action == action)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {action: self.count(action) for action in ("create", "update", "unchanged")}
+
+    @property
+    def preview(self) -> list[tuple[PlannedRow, list[str]]]:
+        return [
+            (row, [f.show(row.values[f.name]) if f.name in row.values else "" for f in self.fields])
+            for row in self.rows[:PREVIEW_ROWS]
+        ]
+
+
+def plan_import(*, organization: Organization, upload: Upload, columns: list[str]) -> Plan:
+    """Check every row against ``columns`` (one field name or "" per file column); write nothing."""
+    mapping, errors = _mapping(upload, columns)
+    plan = Plan(fields=[f for f in upload.fields if f.name in mapping], errors=errors)
+    if errors:
+        return plan
+    lookups = _Lookups.load(organization)
+    for number, cells in upload.rows:
+        values = {}
+        for f in plan.fields:
+            index = mapping[f.name]
+            value = cells[index]
+            if not value:
+                if f.required:
+                    plan.errors.append(RowError(
+                        f"the cell is empty, but {f.label} is required in every row", number, upload.headers[index]
+                    ))
+                continue
+            try:
+                values[f.name] = f.parse(value, lookups)
+            except _Problem as problem:
+                plan.errors.append(RowError(f"{_quoted(value)} {problem}", number, upload.headers[index], value))
+        plan.rows.append(PlannedRow(row=number, values=values))
+
+    def column(name: str) -> str:
+        return upload.headers[mapping[name]]
+
+    if upload.kind == ImportKind.ACCOUNTS:
+        _plan_accounts(plan, column)
+    else:
+        _plan_contacts(plan, column)
+    plan.errors.sort(key=lambda error: error.row or 0)
+    return plan
+
+
+def _mapping(upload: Upload, columns: list[str]) -> tuple[dict[str, int], list[RowError]]:
+    known = {f.name for f in upload.fields}
+    mapping: dict[str, int] = {}
+    errors = []
+    for index, (header, name) in enumerate(zip(upload.headers, columns)):
+        if not name:
+            continue
+        if name not in known:
+            errors.append(RowError(f"Column '{header}' is mapped to something the import does not know; choose again."))
+        elif name in mapping:
+            label = next(f.label for f in upload.fields if f.name == name)
+            errors.append(RowError(
+                f"Columns '{upload.headers[mapping[name]]}' and '{header}' are both mapped to {label}; choose one of them."
+            ))
+        else:
+            mapping[name] = index
+    for f in upload.fields:
+        if f.required and f.name not in mapping:
+            errors.append(RowError(
+                f"No column is mapped to {f.label}, which every {upload.noun} needs; choose the column that holds it."
+            ))
+    return mapping, errors
+
+
+def _chunked(keys: Iterable[Any]) -> Iterator[list[Any]]:
+    keys = list(keys)
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        yield keys[start : start + LOOKUP_CHUNK]
+
+
+def _accounts_by_external_id(keys: set[str]) -> dict[str, Account]:
+    found = {}
+    for chunk in _chunked(keys):
+        for row in AccountExternalId.objects.filter(source=CSV_SOURCE, external_id__in=chunk).select_related("account"):
+            found[row.external_id] = row.account
+    return found
+
+
+def _changes(instance: models.Model, fields: dict[str, Any]) -> dict[str, Any]:
+    """The ``fields`` whose value differs from ``instance``'s (foreign keys compared by id)."""
+    changed = {}
+    for name, value in fields.items():
+        model_field = instance._meta.get_field(name)
+        if model_field.is_relation:
+            differs = getattr(instance, model_field.attname) != (value.pk if value is not None else None)
+        else:
+            differs = getattr(instance, name) != value
+        if differs:
+            changed[name] = value
+    return changed
+
+
+def _duplicates(rows: Iterable[tuple[PlannedRow, Any]]) -> Iterator[tuple[PlannedRow, PlannedRow]]:
+    """Pairs (first row, later row) sharing an identity; rows whose identity is None never clash."""
+    first: dict[Any, PlannedRow] = {}
+    for row, identity in rows:
+        if identity is None:
+            continue
+        if identity in first:
+            yield first[identity], row
+        else:
+            first[identity] = row
+
+
+def _plan_accounts(plan: Plan, column: Callable[[str], str]) -> None:
+    rows = [row for row in plan.rows if "external_id" in row.values]
+    for first, again in _duplicates((row, row.values["external_id"]) for row in rows):
+        key = again.values["external_id"]
+        plan.errors.append(RowError(
+            f"{_quoted(key)} is also the external id of row {first.row}; each account may appear only once in a file, "
+            "so remove or merge one of the two rows", again.row, column("external_id"), key,
+        ))
+    in_file = {row.values["external_id"] for row in rows}
+    parents = {row.values["parent_external_id"] for row in rows if "parent_external_id" in row.values}
+    plan.accounts = _accounts_by_external_id(in_file | parents)
+
+    for row in rows:
+        key, parent = row.values["external_id"], row.values.get("parent_external_id")
+        if parent == key:
+            plan.errors.append(RowError(
+                f"{_quoted(parent)} is the account's own external id; an account cannot be its own parent",
+                row.row, column("parent_external_id"), parent,
+            ))
+        elif parent is not None and parent not in in_file and parent not in plan.accounts:
+            plan.errors.append(RowError(
+                f"{_quoted(parent)} matches no account in this file or imported before; "
+                "check the id or leave the cell empty",
+                row.row, column("parent_external_id"), parent,
+            ))
+        row.target = plan.accounts.get(key)
+        if row.target is not None:
+            row.action = "update" if _account_changes(row, plan.accounts) else "unchanged"
+
+    _, loops = _parents_first(rows)
+    for loop in loops:
+        trail = " → ".join(str(row.row) for row in [*loop, loop[0]])
+        head = loop[0]
+        plan.errors.append(RowError(
+            f"{_quoted(head.values['parent_external_id'])} makes a loop of parents (rows {trail}); "
+            "an account cannot sit under itself",
+            head.row, column("parent_external_id"), head.values["parent_external_id"],
+        ))
+
+
+def _account_fields(row: PlannedRow, accounts: dict[str, Account]) -> dict[str, Any]:
+    """The plain fields a row sets, by model attribute; the parent as an account if it exists yet."""
+    fields = {ACCOUNT_ATTRIBUTES[name]: value for name, value in row.values.items() if name in ACCOUNT_ATTRIBUTES}
+    if "parent_external_id" in row.values:
+        fields["parent"] = accounts.get(row.values["parent_external_id"])
+    return fields
+
+
+def _account_changes(row: PlannedRow, accounts: dict[str, Account]) -> bool:
+    account = row.target
+    fields = _account_fields(row, accounts)
+    if "parent" in fields and fields["parent"] is None:
+        return True  # the parent is new in this file
+    moves = {name: row.values[name] for name in ("tier", "stage") if name in row.values}
+    return bool(_changes(account, fields) or _changes(account, moves))
+
+
+def _parents_first(rows: list[PlannedRow]) -> tuple[list[PlannedRow], list[list[PlannedRow]]]:
+    """The rows ordered so a parent in the file is written before its children, and any loops of parents."""
+    by_key = {row.values["external_id"]: row for row in reversed(rows)}  # the first row of a key wins
+    parent_of = {
+        key: row.values["parent_external_id"]
+        for key, row in by_key.items()
+        if row.values.get("parent_external_id") in by_key and row.values["parent_external_id"] != key
+    }
+    ordered: list[PlannedRow] = []
+    loops: list[list[PlannedRow]] = []
+    done: set[str] = set()
+    for row in rows:
+        # Walk up to the first ancestor already written (or outside the file), then write downwards.
+        chain: list[str] = []
+        on_chain: set[str] = set()
+        node: str | None = row.values["external_id"]
+        while node is not None and node not in done:
+            if node in on_chain:
+                loops.append([by_key[key] for key in chain[chain.index(node):]])
+                break
+            chain.append(node)
+            on_chain.add(node)
+            node = parent_of.get(node)
+        for key in reversed(chain):
+            done.add(key)
+            ordered.append(by_key[key])
+    return ordered, loops
+
+
+def _plan_contacts(plan: Plan, column: Callable[[str], str]) -> None:
+    rows = [row for row in plan.rows if "account_external_id" in row.values and "name" in row.values]
+    plan.accounts = _accounts_by_external_id({row.values["account_external_id"] for row in rows})
+    for row in rows:
+        key = row.values["account_external_id"]
+        if key not in plan.accounts:
+            plan.errors.append(RowError(
+                f"{_quoted(key)} matches no account imported from CSV; import the accounts first, or correct the id",
+                row.row, column("account_external_id"), key,
+            ))
+    rows = [row for row in rows if row.values["account_external_id"] in plan.accounts]
+
+    repeated = set()
+    for first, again in _duplicates((row, _contact_identity(row)) for row in rows):
+        how = _contact_identity(again)[0]
+        what = {"external_id": "external id", "email": "e-mail", "name": "name"}[how]
+        # External ids are unique in the organization; e-mails and names only within an account.
+        where = "" if how == "external_id" else " at the same account"
+        plan.errors.append(RowError(
+            f"{_quoted(again.values[how])} is also the {what} of row {first.row}{where}; "
+            "each person may appear only once, so remove or merge one of the two rows",
+            again.row, column(how), again.values[how],
+        ))
+        repeated.add(again.row)
+
+    existing = _existing_contacts(rows, plan.accounts)
+    for row in rows:
+        account = plan.accounts[row.values["account_external_id"]]
+        row.target = existing.find(row, account)
+        if row.target is not None and row.target.account_id != account.pk:
+            plan.errors.append(RowError(
+                f"{_quoted(row.values['external_id'])} is the external id of {row.target.name} at another account; "
+                "a contact cannot move between accounts by import",
+                row.row, column("external_id"), row.values["external_id"],
+            ))
+        elif row.target is not None:
+            row.action = "update" if _changes(row.target, _contact_fields(row)) else "unchanged"
+    # Different keys can still find the same person (an e-mail here, an external id there).
+    matched = ((row, row.target.pk if row.target else None) for row in rows if row.row not in repeated)
+    for first, again in _duplicates(matched):
+        plan.errors.append(RowError(
+            f"matches the same existing contact ({again.target.name}) as row {first.row}; "
+            "each person may appear only once, so remove or merge one of the two rows", again.row,
+        ))
+
+
+def _contact_identity(row: PlannedRow) -> tuple[str, ...]:
+    """Who a row is, for finding duplicates in the file: the same rule that finds existing contacts."""
+    values = row.values
+    if "external_id" in values:
+        return ("external_id", values["external_id"])
+    if "email" in values:
+        return ("email", values["account_external_id"], values["email"].lower())
+    return ("name", values["account_external_id"], values["name"].casefold())
+
+
+def _contact_fields(row: PlannedRow) -> dict[str, Any]:
+    fields = {CONTACT_ATTRIBUTES[name]: value for name, value in row.values.items() if name in CONTACT_ATTRIBUTES}
+    if "external_id" in row.values:
+        fields |= {"external_id": row.values["external_id"], "source": CSV_SOURCE}
+    return fields
+
+
+@dataclass
+class _ExistingContacts:
+    by_external_id: dict[str, Contact]
+    by_account: dict[int, list[Contact]]
+
+    def find(self, row: PlannedRow, account: Account) -> Contact | None:
+        """By external id; else by e-mail, else by name, within the account.
+
+        A row with an external id only adopts a contact that has none yet, so it never
+        takes over a person another key already stands for.
+        """
+        key = row.values.get("external_id")
+        if key is not None and key in self.by_external_id:
+            return self.by_external_id[key]
+        candidates = [c for c in self.by_account.get(account.pk, []) if key is None or not c.external_id]
+        email, name = row.values.get("email", "").lower(), row.values["name"].casefold()
+        if email:
+            return next((c for c in candidates if c.email.lower() == email), None)
+        return next((c for c in candidates if c.name.casefold() == name), None)
+
+
+def _existing_contacts(rows: list[PlannedRow], accounts: dict[str, Account]) -> _ExistingContacts:
+    keys = {row.values["external_id"] for row in rows if "external_id" in row.values}
+    by_external_id = {}
+    for chunk in _chunked(keys):
+        for contact in Contact.objects.filter(source=CSV_SOURCE, external_id__in=chunk):
+            by_external_id[contact.external_id] = contact
+    by_account: dict[int, list[Contact]] = {}
+    for chunk in _chunked({account.pk for account in accounts.values()}):
+        for contact in Contact.objects.filter(account_id__in=chunk).order_by("id"):
+            by_account.setdefault(contact.account_id, []).append(contact)
+    return _ExistingContacts(by_external_id, by_account)
+
+
+# --- The import --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    kind: str
+    filename: str
+    created: int
+    updated: int
+    unchanged: int
+
+    @property
+    def summary(self) -> str:
+        total = self.created + self.updated + self.unchanged
+        return (
+            f"Imported {total} {noun_of(self.kind)}{'s' if total != 1 else ''} from {self.filename}: "
+            f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged."
+        )
+
+
+def run_import(*, organization: Organization, actor: User | None, upload: Upload) -> ImportResult:
+    """Write every row of a confirmed upload, or none: the rows are checked again first,
+    since tiers, members or accounts may have changed since the preview."""
+    if upload.columns is None:
+        raise _reject("Check the column mapping first; the import uses the mapping its preview showed.")
+    with transaction.atomic():
+        plan = plan_import(organization=organization, upload=upload, columns=upload.columns)
+        if plan.errors:
+            raise ImportRejected(plan.errors)
+        if upload.kind == ImportKind.ACCOUNTS:
+            ordered, _ = _parents_first(plan.rows)
+            write = _write_account
+        else:
+            ordered, write = plan.rows, _write_contact
+        for row in ordered:
+            try:
+                write(row, plan=plan, organization=organization, actor=actor)
+            except ValidationError as error:
+                # A rule only the services know (a parent loop through accounts not in the file, …).
+                raise ImportRejected([RowError(" ".join(error.messages), row.row)]) from None
+        counts = plan.counts
+        audit_log(
+            organization=organization,
+            actor=actor,
+            action="accounts.imported",
+            changes={"kind": upload.kind, "file": upload.filename, "rows": len(plan.rows), **counts},
+        )
+    upload_discard(organization=organization, upload=upload)
+    return ImportResult(upload.kind, upload.filename, counts["create"], counts["update"], counts["unchanged"])
+
+
+def _write_account(row: PlannedRow, *, plan: Plan, organization: Organization, actor: User | None) -> None:
+    values = row.values
+    fields = _account_fields(row, plan.accounts)
+    account = row.target
+    if account is None:
+        # account_create starts every account in the organization's currency.
+        currency = fields.pop("currency", None)
+        account = account_create(
+            organization=organization, actor=actor, tier=values.get("tier"), stage=values.get("stage"),
+            external_ids={CSV_SOURCE: values["external_id"]}, **fields,
+        )
+        if currency is not None and currency != account.currency:
+            account_update(account=account, actor=actor, currency=currency)
+    else:
+        changed = _changes(account, fields)
+        if changed:
+            account_update(account=account, actor=actor, **changed)
+        if "tier" in values:
+            account_change_tier(account=account, actor=actor, tier=values["tier"], reason=TIER_CHANGE_REASON)
+        if "stage" in values:
+            account_change_stage(account=account, actor=actor, stage=values["stage"])
+    # Children later in the order find their parent here.
+    plan.accounts[values["external_id"]] = account
+
+
+def _write_contact(row: PlannedRow, *, plan: Plan, organization: Organization, actor: User | None) -> None:
+    account = plan.accounts[row.values["account_external_id"]]
+    fields = _contact_fields(row)
+    if row.target is None:
+        contact_save(account=account, actor=actor, **{"source": CSV_SOURCE, **fields})
+    elif changed := _changes(row.target, fields):
+        contact_save(account=account, actor=actor, contact=row.target, **changed)

@@ -1,0 +1,145 @@
+"""CSV pages: importing accounts and contacts (upload → map → preview → import) and
+exporting the portfolio. The work is in ``accounts.imports`` and ``accounts.exports``."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import exports, imports
+from accounts.filters import portfolio_filters_from_query
+from accounts.selectors import portfolio
+from cs_platform.access import require
+
+MAP_TEMPLATE = "accounts/import_map.html"
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="The file holds",
+        choices=imports.ImportKind.choices,
+        initial=imports.ImportKind.ACCOUNTS,
+        widget=forms.RadioSelect,
+    )
+    # Empty files pass here so the import can say what it expects instead.
+    file = forms.FileField(
+        label="CSV file", allow_empty_file=True, widget=forms.FileInput(attrs={"accept": ".csv,text/csv"})
+    )
+
+
+def _upload_or_404(request: HttpRequest, upload_id: str) -> imports.Upload:
+    upload = imports.upload_get(organization=request.organization, upload_id=upload_id)
+    if upload is None:
+        raise Http404("No such upload: it expired after an hour, or it was imported already.")
+    return upload
+
+
+def _render_map(
+    request: HttpRequest,
+    upload: imports.Upload,
+    columns: list[str],
+    *,
+    errors: list[imports.RowError] | None = None,
+    plan: imports.Plan | None = None,
+) -> HttpResponse:
+    errors = list(errors or [])
+    return render(
+        request,
+        MAP_TEMPLATE,
+        {
+            "upload": upload,
+            "fields": upload.fields,
+            "required": [f.label for f in upload.fields if f.required],
+            "columns": [
+                {"index": index, "header": header, "choice": choice, "samples": upload.samples(index)}
+                for index, (header, choice) in enumerate(zip(upload.headers, columns))
+            ],
+            "errors": errors[: imports.MAX_ERRORS_SHOWN],
+            "error_count": len(errors),
+            "plan": plan,
+        },
+    )
+
+
+@require("accounts.import")
+def account_import(request: HttpRequest, org_slug: str) -> HttpResponse:
+    form = UploadForm(request.POST or None, request.FILES or None)
+    errors: list[imports.RowError] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            upload = imports.upload_stage(
+                organization=request.organization, kind=form.cleaned_data["kind"], file=form.cleaned_data["file"]
+            )
+        except imports.ImportRejected as rejected:
+            errors = rejected.errors
+        else:
+            return redirect("account_import_map", org_slug=org_slug, upload=upload.id)
+    return render(
+        request,
+        "accounts/import_upload.html",
+        {
+            "form": form,
+            "errors": errors[: imports.MAX_ERRORS_SHOWN],
+            "error_count": len(errors),
+            "kinds": [(kind, label, imports.fields_of(kind)) for kind, label in imports.ImportKind.choices],
+            "max_rows": imports.MAX_ROWS,
+            "max_megabytes": imports.MAX_BYTES // 1024 // 1024,
+        },
+    )
+
+
+@require("accounts.import")
+def account_import_map(request: HttpRequest, org_slug: str, upload: str) -> HttpResponse:
+    staged = _upload_or_404(request, upload)
+    if request.method != "POST":
+        return _render_map(request, staged, staged.columns or imports.guess_columns(staged.kind, staged.headers))
+    columns = [request.POST.get(f"column_{index}", "") for index in range(len(staged.headers))]
+    plan = imports.plan_import(organization=request.organization, upload=staged, columns=columns)
+    if plan.errors:
+        return _render_map(request, staged, columns, errors=plan.errors)
+    imports.upload_confirm_mapping(organization=request.organization, upload=staged, columns=columns)
+    return _render_map(request, staged, columns, plan=plan)
+
+
+@require("accounts.import")
+@require_POST
+def account_import_run(request: HttpRequest, org_slug: str, upload: str) -> HttpResponse:
+    staged = _upload_or_404(request, upload)
+    if staged.columns is None:
+        messages.error(request, "Check the column mapping first: the import runs the mapping its preview showed.")
+        return redirect("account_import_map", org_slug=org_slug, upload=staged.id)
+    try:
+        result = imports.run_import(organization=request.organization, actor=request.user, upload=staged)
+    except imports.ImportRejected as rejected:
+        # Something changed since the preview (a tier renamed, a member removed): nothing was written.
+        return _render_map(request, staged, staged.columns, errors=rejected.errors)
+    messages.success(request, result.summary)
+    return redirect("portfolio", org_slug=org_slug)
+
+
+@require("accounts.import")
+@require_GET
+def account_import_template(request: HttpRequest, org_slug: str, kind: str) -> HttpResponse:
+    if kind not in imports.ImportKind.values:
+        raise Http404("There are example files for accounts and contacts only.")
+    response = HttpResponse(imports.template_csv(kind), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="tend-{kind}-example.csv"'
+    return response
+
+
+@require_GET
+def portfolio_export(request: HttpRequest, org_slug: str) -> StreamingHttpResponse:
+    """The portfolio as CSV, with the same filters and order as the page's query string."""
+    filters = portfolio_filters_from_query(request.GET, me_id=request.user.pk, default_owner="")
+    time_zone = ZoneInfo(request.organization.time_zone)
+    lines = exports.portfolio_csv(portfolio(filters), time_zone=time_zone)
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    filename = f"{request.organization.slug}-portfolio-{timezone.localdate(timezone=time_zone).isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
