@@ -16,6 +16,7 @@ class AccountsConfig(AppConfig):
             NavItem("My tasks", "my_tasks"),
             NavItem("Handoffs", "handoff_list", capability="handoffs.view", also_active_for=("handoff_create",)),
             NavItem("Log a handoff", "handoff_create", capability="handoffs.log"),
+            NavItem("Cohort migration", "cohort_migration", capability="reports.view"),
             NavItem("Tiers & stages", "account_settings", capability="organization.manage", section="settings"),
         )
 

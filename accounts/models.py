@@ -30,7 +30,11 @@ class Touch(models.TextChoices):
 
 
 class Tier(TenantModel):
-    """A cohort, ordered along the path customers are meant to move (Trial → … → Enterprise)."""
+    """A cohort, ordered along the path customers are meant to move (Trial → … → Enterprise).
+
+    Rows that point at tiers and stages use RESTRICT, not PROTECT: a tier in use cannot
+    be deleted on its own, but deleting the whole organization still cascades.
+    """
 
     name = models.CharField(max_length=60)
     position = models.PositiveSmallIntegerField(default=0)
@@ -105,9 +109,9 @@ class Account(TenantModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         verbose_name="AE",
     )
-    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
+    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.RESTRICT, related_name="accounts")
     stage = models.ForeignKey(
-        LifecycleStage, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
+        LifecycleStage, null=True, blank=True, on_delete=models.RESTRICT, related_name="accounts"
     )
     stage_entered_at = models.DateTimeField(null=True, blank=True)
     arr = models.BigIntegerField(default=0, help_text="Annual recurring revenue, in minor units (cents).")
@@ -169,8 +173,8 @@ class TierChange(TenantModel):
     """One move between cohorts, so cohort migration can be reported."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tier_changes")
-    from_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    to_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    from_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.RESTRICT, related_name="+")
+    to_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.RESTRICT, related_name="+")
     changed_at = models.DateTimeField(default=timezone.now)
     reason = models.CharField(max_length=300, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -188,9 +192,9 @@ class StageChange(TenantModel):
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="stage_changes")
     from_stage = models.ForeignKey(
-        LifecycleStage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        LifecycleStage, null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
     )
-    to_stage = models.ForeignKey(LifecycleStage, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_stage = models.ForeignKey(LifecycleStage, null=True, blank=True, on_delete=models.RESTRICT, related_name="+")
     entered_at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -346,7 +350,7 @@ class Handoff(TenantModel):
     use_case = models.TextField(blank=True)
     arr = models.BigIntegerField(default=0)
     currency = models.CharField(max_length=3, default="USD")
-    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.RESTRICT, related_name="+")
     champion = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     sponsor = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     risks = models.TextField(blank=True)

@@ -220,3 +220,41 @@ def rolled_up_arr(account: Account) -> int:
 
 def handoff_list() -> QuerySet[Handoff]:
     return Handoff.objects.select_related("account", "ae", "csm", "champion").order_by("-commit_date", "-id")
+
+
+@dataclass
+class CohortMove:
+    from_tier: str
+    to_tier: str
+    moves: int
+    direction: str  # "up", "down", "new" or "out"
+
+
+def cohort_migration(*, start: dt.date, end: dt.date) -> list[CohortMove]:
+    """How many accounts moved between which tiers in [start, end): seed 001's migration down the cohorts."""
+    from django.db.models import Count
+
+    rows = (
+        TierChange.objects.filter(changed_at__date__gte=start, changed_at__date__lt=end)
+        .exclude(from_tier=None, to_tier=None)
+        .values("from_tier__name", "from_tier__position", "to_tier__name", "to_tier__position")
+        .annotate(moves=Count("id"))
+        .order_by("from_tier__position", "to_tier__position")
+    )
+    moves = []
+    for row in rows:
+        if row["from_tier__name"] is None:
+            direction = "new"
+        elif row["to_tier__name"] is None:
+            direction = "out"
+        else:
+            direction = "up" if row["to_tier__position"] > row["from_tier__position"] else "down"
+        moves.append(
+            CohortMove(
+                from_tier=row["from_tier__name"] or "(new)",
+                to_tier=row["to_tier__name"] or "(no tier)",
+                moves=row["moves"],
+                direction=direction,
+            )
+        )
+    return moves

@@ -18,6 +18,7 @@ urlpatterns = [
     path("tasks/", views.my_tasks, name="my_tasks"),
     path("tasks/<str:task>/complete/", views.task_complete, name="task_complete"),
     path("handoffs/", views.handoff_list, name="handoff_list"),
+    path("reports/cohorts/", views.cohort_migration, name="cohort_migration"),
     path("handoffs/new/", views.handoff_create, name="handoff_create"),
     path("settings/accounts/", views.account_settings, name="account_settings"),
     path("settings/tiers/new/", views.tier_edit, name="tier_create"),

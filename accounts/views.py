@@ -279,6 +279,31 @@ def handoff_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     return render(request, "accounts/handoff_list.html", {"page": page, "quality": quality, "recent_count": len(recent)})
 
 
+@require("reports.view")
+def cohort_migration(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """Moves between tiers in one calendar month (``?month=2026-11``, default this month)."""
+    today = timezone.localdate()
+    try:
+        start = dt.date.fromisoformat(request.GET.get("month", "") + "-01")
+    except ValueError:
+        start = today.replace(day=1)
+    end = (start + dt.timedelta(days=32)).replace(day=1)
+    previous = (start - dt.timedelta(days=1)).replace(day=1)
+    moves = selectors.cohort_migration(start=start, end=end)
+    return render(
+        request,
+        "accounts/cohort_migration.html",
+        {
+            "moves": moves,
+            "start": start,
+            "previous": previous,
+            "next": end if end <= today else None,
+            "upgrades": sum(m.moves for m in moves if m.direction == "up"),
+            "downgrades": sum(m.moves for m in moves if m.direction == "down"),
+        },
+    )
+
+
 @require("organization.manage")
 def account_settings(request: HttpRequest, org_slug: str) -> HttpResponse:
     return render(

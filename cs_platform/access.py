@@ -22,6 +22,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "tasks.work": frozenset({Role.ADMIN, Role.MANAGER, Role.CSM, Role.AE}),
     "handoffs.log": frozenset({Role.ADMIN, Role.MANAGER, Role.AE}),
     "handoffs.view": frozenset({Role.ADMIN, Role.MANAGER, Role.AE}),
+    "reports.view": frozenset({Role.ADMIN, Role.MANAGER}),
 }
 
 

@@ -278,3 +278,54 @@ def test_parent_accounts_roll_up_arr(client, org, book, admin):
     with pytest.raises(Exception, match="cannot sit under itself"):
         services.account_update(account=book["greenfield"], actor=None, parent=book["nordic"])
 
+
+
+def test_managers_see_this_months_cohort_migration(client, org, book, in_org):
+    trial = tier(org, "Trial", position=0)
+    services.tier_save(organization=org, actor=None, tier=book["starter"], position=1)
+    services.tier_save(organization=org, actor=None, tier=book["premium"], position=2)
+    for n in range(3):
+        services.account_change_tier(account=account(org, f"T{n}", tier=trial), actor=None, tier=book["starter"], reason="Converted")
+    services.account_change_tier(account=book["greenfield"], actor=None, tier=book["starter"], reason="Downsized")
+    client.force_login(member(org, Role.MANAGER))
+    response = client.get("/o/flowfuse/reports/cohorts/")
+    moves = {(m.from_tier, m.to_tier): (m.moves, m.direction) for m in response.context["moves"]}
+    assert moves[("Trial", "Starter")] == (3, "up")
+    assert moves[("Premium", "Starter")] == (1, "down")
+    assert response.context["upgrades"] == 3
+    last_month = client.get("/o/flowfuse/reports/cohorts/?month=2020-01")
+    assert last_month.context["moves"] == [] and "No tier changes this month" in last_month.content.decode()
+
+
+def test_csms_do_not_see_reports(client, csm, book):
+    client.force_login(csm)
+    assert client.get("/o/flowfuse/reports/cohorts/").status_code == 403
+
+
+def test_account_edit_saves_and_explains_bad_input(client, book, csm, admin):
+    client.force_login(csm)
+    url = f"/o/flowfuse/accounts/{book['nordic'].public_id}/edit/"
+    assert client.get(url).status_code == 200
+    bad = client.post(url, {"name": "Nordic Dairy", "arr": "12k", "currency": "EURO", "priority": "medium"})
+    assert bad.status_code == 422
+    assert "Enter an amount such as 12500" in bad.content.decode() and "three-letter code" in bad.content.decode()
+    good = client.post(
+        url,
+        {"name": "Nordic Dairy Co-op", "domains": "nordicdairy.example, nd.example", "arr": "3,500.50", "currency": "eur",
+         "priority": "high", "owner": admin.pk, "renewal_date": "2027-03-01", "notes": "Pilot in Aarhus"},
+        follow=True,
+    )
+    assert "Nordic Dairy Co-op saved" in good.content.decode()
+    nordic = Account.objects.get(pk=book["nordic"].pk)
+    assert (nordic.arr, nordic.currency, nordic.owner, nordic.domains) == (350_050, "EUR", admin, ["nordicdairy.example", "nd.example"])
+    assert Activity.objects.filter(account=nordic, event="account.owner_changed").exists()
+
+
+def test_csm_adds_a_contact_and_a_task(client, book, csm):
+    client.force_login(csm)
+    base = f"/o/flowfuse/accounts/{book['nordic'].public_id}"
+    client.post(f"{base}/contacts/new/", {"name": "Lena Berg", "email": "lena@nordic.example", "role": "executive_sponsor"})
+    client.post(f"{base}/tasks/new/", {"title": "Send QBR invite", "priority": "high", "due_date": "2026-12-01"})
+    html = client.get(base + "/").content.decode()
+    assert "Lena Berg" in html and "Executive sponsor" in html and "Send QBR invite" in html
+    assert Task.objects.get(title="Send QBR invite").owner == csm  # the account's CSM by default
