@@ -51,30 +51,38 @@ def stages_create_defaults(*, organization: Organization) -> list[LifecycleStage
     ]
 
 
+def _save_ordered(instance: Tier | LifecycleStage, *, actor: User | None, fields: dict[str, Any]) -> bool:
+    """Tiers and stages alike: set fields, append new ones at the end, validate, save, audit."""
+    created = instance.pk is None
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    if created and "position" not in fields:
+        top = type(instance).objects.aggregate(top=Max("position"))["top"]
+        instance.position = (top or 0) + 1
+    instance.full_clean(exclude=["organization"])
+    instance.save()
+    noun = type(instance)._meta.model_name.replace("lifecycle", "")
+    audit_log(
+        organization=instance.organization,
+        actor=actor,
+        action=f"{noun}.{'created' if created else 'updated'}",
+        target=instance,
+        changes={key: str(value) for key, value in fields.items()},
+    )
+    return created
+
+
 @transaction.atomic
 def tier_save(
     *, organization: Organization, actor: User | None, tier: Tier | None = None, csms: list[User] | None = None, **fields: Any
 ) -> Tier:
     """Create or update a tier (cohort) and the CSMs covering it."""
-    created = tier is None
     tier = tier or Tier(organization=organization)
-    for name, value in fields.items():
-        setattr(tier, name, value)
-    if created and "position" not in fields:
-        tier.position = (Tier.objects.aggregate(top=Max("position"))["top"] or 0) + 1
-    tier.full_clean(exclude=["organization"])
-    tier.save()
+    _save_ordered(tier, actor=actor, fields=fields)
     if csms is not None:
         tier.coverage.exclude(csm__in=csms).delete()
         for csm in csms:
             tier.coverage.get_or_create(organization=organization, csm=csm)
-    audit_log(
-        organization=organization,
-        actor=actor,
-        action="tier.created" if created else "tier.updated",
-        target=tier,
-        changes={key: str(value) for key, value in fields.items()},
-    )
     return tier
 
 
@@ -82,21 +90,8 @@ def tier_save(
 def stage_save(
     *, organization: Organization, actor: User | None, stage: LifecycleStage | None = None, **fields: Any
 ) -> LifecycleStage:
-    created = stage is None
     stage = stage or LifecycleStage(organization=organization)
-    for name, value in fields.items():
-        setattr(stage, name, value)
-    if created and "position" not in fields:
-        stage.position = (LifecycleStage.objects.aggregate(top=Max("position"))["top"] or 0) + 1
-    stage.full_clean(exclude=["organization"])
-    stage.save()
-    audit_log(
-        organization=organization,
-        actor=actor,
-        action="stage.created" if created else "stage.updated",
-        target=stage,
-        changes={key: str(value) for key, value in fields.items()},
-    )
+    _save_ordered(stage, actor=actor, fields=fields)
     return stage
 
 

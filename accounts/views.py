@@ -170,30 +170,34 @@ def activity_create(request: HttpRequest, org_slug: str, account: str) -> HttpRe
     return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
 
 
+def _move(request: HttpRequest, account: str, form_class, change, describe) -> HttpResponse:
+    """Tier and stage changes alike: validate, call the service that keeps the history, go back."""
+    account_row = _account(account)
+    form = form_class(request.POST)
+    if form.is_valid():
+        change(account=account_row, actor=request.user, **form.cleaned_data)
+        messages.success(request, describe(account_row))
+    else:
+        messages.error(request, "Choose one of the listed options.")
+    return redirect("account_detail", org_slug=request.organization.slug, account=account_row.public_id)
+
+
 @require("accounts.edit")
 @require_POST
 def account_tier(request: HttpRequest, org_slug: str, account: str) -> HttpResponse:
-    account_row = _account(account)
-    form = TierChangeForm(request.POST)
-    if form.is_valid():
-        services.account_change_tier(account=account_row, actor=request.user, **form.cleaned_data)
-        messages.success(request, f"{account_row.name} is now in tier {account_row.tier or '—'}.")
-    else:
-        messages.error(request, "Choose one of the listed tiers.")
-    return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
+    return _move(
+        request, account, TierChangeForm, services.account_change_tier,
+        lambda a: f"{a.name} is now in tier {a.tier or '—'}.",
+    )
 
 
 @require("accounts.edit")
 @require_POST
 def account_stage(request: HttpRequest, org_slug: str, account: str) -> HttpResponse:
-    account_row = _account(account)
-    form = StageChangeForm(request.POST)
-    if form.is_valid():
-        services.account_change_stage(account=account_row, actor=request.user, **form.cleaned_data)
-        messages.success(request, f"{account_row.name} moved to {account_row.stage or 'no stage'}.")
-    else:
-        messages.error(request, "Choose one of the listed stages.")
-    return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
+    return _move(
+        request, account, StageChangeForm, services.account_change_stage,
+        lambda a: f"{a.name} moved to {a.stage or 'no stage'}.",
+    )
 
 
 @require("accounts.edit")
