@@ -391,12 +391,14 @@ def handoff_log(
     champion: dict[str, str] | None = None,
     sponsor: dict[str, str] | None = None,
     domain: str = "",
+    notify: bool = True,
 ) -> Handoff:
     """The AE commits a deal: the account enters Onboarding with a CSM and a kickoff task.
 
     Creates the account (or updates the one given), assigns the CSM (explicitly, or
     round-robin among those covering the tier), records the champion and sponsor as
-    contacts, puts the handoff on the timeline and mails the CSM once committed.
+    contacts, puts the handoff on the timeline and mails the CSM once committed
+    (``notify=False`` for history loaded in bulk, such as demo data).
     """
     from accounts.tasks import notify_csm_of_handoff
 
@@ -437,7 +439,8 @@ def handoff_log(
             description="Review the AE's handoff (goals, success criteria, champion) and schedule the onboarding kickoff.",
             due_date=timezone.localdate() + dt.timedelta(days=KICKOFF_DUE_DAYS), priority=Priority.HIGH, source=TaskSource.HANDOFF,
         )
-        notify_csm_of_handoff.delay_on_commit(organization.id, handoff.id)
+        if notify:
+            notify_csm_of_handoff.delay_on_commit(organization.id, handoff.id)
     audit_log(
         organization=organization, actor=ae, action="handoff.logged", target=handoff,
         changes={"account": account.name, "csm": csm.email if csm else None, "arr": arr},

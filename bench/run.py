@@ -18,6 +18,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cs_platform.settings")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+# Test-mode settings: static files from the apps (no collectstatic needed), its own Celery queue.
+os.environ.setdefault("TEND_TESTING", "1")
 
 
 def main(only: str | None) -> int:

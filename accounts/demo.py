@@ -1,0 +1,774 @@
+"""Demo data for the book of business: FlowFuse's cohorts and ~300 accounts with 18 months of history.
+
+FlowFuse (seed 001) sells Node-RED to farming/growing/cultivation and manufacturing, so the
+accounts are growers, dairies, plants and utilities. Its cohorts run Trial → Starter →
+Premium → Enterprise and are covered as seed 002 segments them: automated, pooled,
+dedicated. Writes go through the services, so the demo carries the audit entries, history
+rows and timeline events real use leaves behind; only the timeline's bulk (thousands of
+notes, calls and e-mails) is bulk-created, with "last contact" recomputed from it.
+
+Services stamp what they write "now". Demo history is back-dated afterwards (tier and
+stage moves, a champion leaving, completed tasks), so the demo looks like a year and a
+half of work rather than one afternoon.
+
+The vocabulary (company names, people, ARR by tier, timeline wording) is public so that
+``bench/generate.py`` builds its scale organization from the same material.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts import services
+from accounts.models import (
+    CONTACT_KINDS,
+    Account,
+    Activity,
+    ActivityKind,
+    Contact,
+    ContactRole,
+    Priority,
+    StageChange,
+    Task,
+    TaskSource,
+    Tier,
+    TierChange,
+    Touch,
+)
+from cs_platform.demo import DemoContext, seeder
+from cs_platform.models import Organization, User
+
+# --- The cohorts -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TierSpec:
+    name: str
+    description: str
+    touch: str
+    check_in_cadence_days: int | None
+    qbr_arr_threshold: int | None  # minor units
+    arr_range: tuple[int, int]  # major units; drawn skewed towards the low end, as real books are
+    share: float  # of the accounts
+    activities: tuple[int, int]  # timeline entries over a year: more touch, more history
+    contacts: tuple[int, int]
+    open_tasks: tuple[int, int]
+
+
+QBR_THRESHOLD = 1_000_000  # 10,000.00 a year
+TIERS: list[TierSpec] = [
+    TierSpec("Trial", "Not paying for services", Touch.AUTOMATED, None, None, (0, 0), 0.38, (0, 4), (1, 2), (0, 1)),
+    TierSpec("Starter", "Low number of Node-RED instances", Touch.POOLED, 90, None, (1_000, 5_000), 0.37, (3, 9), (1, 3), (0, 1)),
+    TierSpec(
+        "Premium", "Team of users, collaboration on applications", Touch.POOLED, 30, QBR_THRESHOLD,
+        (10_000, 60_000), 0.18, (10, 26), (2, 4), (0, 2),
+    ),
+    TierSpec(
+        "Enterprise", "Large scale applications, extensive use of FlowFuse's features", Touch.DEDICATED, 14,
+        QBR_THRESHOLD, (80_000, 400_000), 0.07, (28, 60), (3, 5), (1, 2),
+    ),
+]
+TIER_SPECS = {spec.name: spec for spec in TIERS}
+PAID_TIERS = [spec.name for spec in TIERS if spec.arr_range[1] > 0]
+
+CSM, CSM2, AE, MANAGER, ADMIN = (
+    "csm@flowfuse.example", "csm2@flowfuse.example", "ae@flowfuse.example",
+    "manager@flowfuse.example", "admin@flowfuse.example",
+)
+# Trials are tech touch (nobody); the two CSMs split the paid cohorts, sharing Premium.
+DEMO_COVERAGE = {"Trial": [], "Starter": [CSM2], "Premium": [CSM, CSM2], "Enterprise": [CSM]}
+
+
+def arr_for(spec: TierSpec, rng: random.Random) -> int:
+    """A plausible ARR for the cohort, in minor units, rounded as a price list would be."""
+    low, high = spec.arr_range
+    if high == 0:
+        return 0
+    major = rng.triangular(low, high, low)
+    step = 1_000 if high > 50_000 else 100 if high > 5_000 else 10
+    return int(round(major / step) * step) * 100
+
+
+def tiers_create(*, organization: Organization, actor: User | None, coverage: dict[str, list[User]]) -> dict[str, Tier]:
+    """The four cohorts of seed 001, positioned 1–4, with the CSMs covering each."""
+    existing = {tier.name: tier for tier in Tier.objects.filter(organization=organization)}
+    return {
+        spec.name: services.tier_save(
+            organization=organization, actor=actor, tier=existing.get(spec.name), csms=coverage.get(spec.name, []),
+            name=spec.name, position=position, description=spec.description, touch=spec.touch,
+            check_in_cadence_days=spec.check_in_cadence_days, qbr_arr_threshold=spec.qbr_arr_threshold,
+        )
+        for position, spec in enumerate(TIERS, start=1)
+    }
+
+
+# --- Companies and people ----------------------------------------------------------
+
+# (place, legal form, top-level domain): where FlowFuse's growers and plants are.
+PLACES = [
+    ("Nordic", "A/S", "dk"), ("Jutland", "A/S", "dk"), ("Skane", "AB", "se"), ("Uppland", "AB", "se"),
+    ("Fjordland", "AS", "no"), ("Rhine Valley", "GmbH", "de"), ("Bavarian", "GmbH", "de"),
+    ("Black Forest", "GmbH", "de"), ("Alpine", "AG", "ch"), ("Brabant", "B.V.", "nl"), ("Westland", "B.V.", "nl"),
+    ("Flevo", "B.V.", "nl"), ("Flanders", "NV", "be"), ("Loire", "SAS", "fr"), ("Provence", "SAS", "fr"),
+    ("Ebro", "S.L.", "es"), ("Andalusian", "S.L.", "es"), ("Po Valley", "S.r.l.", "it"), ("Yorkshire", "Ltd", "co.uk"),
+    ("Cotswold", "Ltd", "co.uk"), ("Highland", "Ltd", "co.uk"), ("Shannon", "Ltd", "ie"), ("Cascadia", "Inc.", "com"),
+    ("Great Lakes", "Inc.", "com"), ("Prairie", "Inc.", "com"), ("Central Valley", "Inc.", "com"),
+    ("Ozark", "LLC", "com"), ("Gulf Coast", "LLC", "com"), ("Hudson", "Inc.", "com"), ("Ontario", "Inc.", "ca"),
+    ("Fraser", "Ltd", "ca"), ("Murray River", "Pty Ltd", "com.au"), ("Canterbury", "Ltd", "co.nz"),
+    ("Waikato", "Ltd", "co.nz"),
+]
+DESCRIPTORS = [
+    "Greenfield", "Sunrise", "Evergreen", "Silverline", "Ironbridge", "Bluewater", "Northstar", "Clearwater",
+    "Redwood", "Oakridge", "Summit", "Harvest Moon", "Copperleaf", "Stonebridge", "Meadowbrook", "Windmill",
+    "Riverside", "Highfield", "Brightwater", "Granite", "Golden Acre", "Tidewater",
+]
+
+
+@dataclass(frozen=True)
+class Sector:
+    businesses: tuple[str, ...]
+    use_cases: tuple[str, ...]  # what they build with Node-RED on FlowFuse
+
+
+SECTORS = {
+    "growing": Sector(
+        ("Hydroponics", "Vertical Farms", "Greenhouses", "Growers", "Aquaponics", "Mushroom Farms", "Orchards",
+         "Nurseries", "Berry Farms", "Vineyards", "Seed Company", "Agritech"),
+        ("greenhouse climate control", "irrigation scheduling", "nutrient dosing telemetry",
+         "grow-light energy optimisation", "cold-room monitoring"),
+    ),
+    "food": Sector(
+        ("Dairy Cooperative", "Creamery", "Poultry", "Meat Processing", "Bakeries", "Brewing Company", "Bottling",
+         "Food Processing", "Cold Storage"),
+        ("pasteuriser line monitoring", "CIP cycle tracking", "fermentation tank telemetry",
+         "OEE dashboards for the filling line", "HACCP temperature logging"),
+    ),
+    "manufacturing": Sector(
+        ("Precision Castings", "Packaging", "Plastics", "Metalworks", "Machine Works", "Automotive Components",
+         "Textiles", "Foundry", "Paper Mill", "Glassworks", "Electronics Assembly", "Robotics"),
+        ("OEE dashboards on the press line", "replacing a legacy SCADA HMI", "PLC data collection over OPC UA",
+         "predictive maintenance alerts", "MES integration for work orders"),
+    ),
+    "infrastructure": Sector(
+        ("Water Utilities", "Energy Systems", "Wind Services", "Biogas", "Pumps & Valves", "Cold Chain Logistics",
+         "Industrial Controls", "Sensor Systems"),
+        ("pump station telemetry", "remote asset monitoring over MQTT", "energy metering across sites",
+         "alarm routing to on-call engineers", "edge gateways on 4G routers"),
+    ),
+}
+SITES = ["Aarhus Plant", "Rotterdam Site", "Lyon Works", "Ohio Plant", "Bremen Site", "Valencia Farm", "Leeds Works",
+         "Ghent Plant", "Ontario Site", "Porto Facility", "Malmo Plant", "Krakow Works"]
+
+
+@dataclass(frozen=True)
+class Company:
+    name: str
+    brand: str  # the name without its legal form, for naming a group's sites
+    domain: str
+    sector: str
+    use_case: str
+
+
+def company(rng: random.Random) -> Company:
+    """A made-up customer: "Westland Greenhouses B.V.", westland-greenhouses.nl."""
+    sector_name = rng.choice(list(SECTORS))
+    sector = SECTORS[sector_name]
+    business = rng.choice(sector.businesses)
+    place, legal, tld = rng.choice(PLACES)
+    first = place if rng.random() < 0.5 else rng.choice(DESCRIPTORS)
+    brand = f"{first} {business}"
+    name = brand + (f" {legal}" if rng.random() < 0.4 else "")
+    domain = f"{slugify(f'{first} {business.split()[0]}')}.{tld}"
+    return Company(name=name, brand=brand, domain=domain, sector=sector_name, use_case=rng.choice(sector.use_cases))
+
+
+FIRST_NAMES = [
+    "Anna", "Lars", "Sanne", "Jonas", "Emma", "Pieter", "Ingrid", "Mateo", "Lucia", "Henrik", "Freya", "Tobias",
+    "Claire", "Marco", "Aisha", "Ravi", "Chloe", "Ethan", "Mia", "Noah", "Olivia", "Liam", "Hannah", "Felix",
+    "Nora", "Jakob", "Elena", "Hugo", "Zoe", "Samuel", "Ines", "Oscar", "Maja", "Daniel", "Leila", "Kenji",
+]
+LAST_NAMES = [
+    "Jensen", "Bakker", "de Vries", "Muller", "Schmidt", "Nielsen", "Andersson", "Garcia", "Rossi", "Dubois",
+    "Murphy", "Walsh", "Smith", "Johnson", "Brown", "Taylor", "Wilson", "Martin", "Lindqvist", "Hansen",
+    "Visser", "Peeters", "Moreau", "Fischer", "Weber", "Kowalski", "Novak", "Silva", "Costa", "Tanaka",
+]
+TITLES = {
+    ContactRole.CHAMPION: ["Automation Engineer", "OT Lead", "Head of Digital Operations", "Controls Engineer",
+                           "Greenhouse Systems Manager", "Industry 4.0 Lead"],
+    ContactRole.EXECUTIVE_SPONSOR: ["VP Operations", "COO", "Plant Director", "CTO", "Head of Manufacturing",
+                                    "Managing Director"],
+    ContactRole.ADMIN: ["IT Administrator", "Systems Administrator", "Network Engineer"],
+    ContactRole.USER: ["Process Engineer", "Head Grower", "Maintenance Technician", "Data Analyst",
+                       "Production Supervisor", "Quality Engineer"],
+    ContactRole.BILLING: ["Finance Manager", "Accounts Payable", "Procurement Lead"],
+}
+
+
+def person(rng: random.Random, domain: str) -> tuple[str, str]:
+    """A name and a work e-mail address at ``domain``."""
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    return f"{first} {last}", f"{slugify(first)}.{slugify(last).replace('-', '')}@{domain}"
+
+
+# --- Timeline wording ---------------------------------------------------------------
+
+TIMELINE = {
+    ActivityKind.NOTE: [
+        ("Usage review: {n} Node-RED instances running", "Growth is steady; the team is building on {use_case}."),
+        ("Internal: {use_case} rollout on track", "Champion is positive; next step is the second site."),
+        ("Device agent offline on {n} devices", "Firmware update on their gateways; support ticket opened."),
+        ("Flagged: instance count dropped", "Fewer active flows this month. Ask at the next check-in."),
+        ("Expansion idea", "They asked about high availability for production flows."),
+    ],
+    ActivityKind.CALL: [
+        ("Check-in call", "Walked through {use_case}; no blockers."),
+        ("Call: MQTT connection drops", "Broker keep-alive too low on their side; shared the fix."),
+        ("Renewal conversation", "Budget confirmed; they want a multi-year option."),
+        ("Call with the champion", "They need help convincing IT about the device agent."),
+    ],
+    ActivityKind.MEETING: [
+        ("Kickoff: onboarding plan", "Goals and success criteria confirmed; first flows this week."),
+        ("QBR: {use_case}", "Reviewed value delivered, instance growth and the roadmap."),
+        ("Workshop: dashboards with FlowFuse", "Built a first dashboard together; recording shared."),
+        ("Architecture review", "High availability and snapshots for production flows."),
+        ("Executive business review", "Sponsor wants {use_case} at every site next year."),
+    ],
+    ActivityKind.EMAIL_SENT: [
+        ("Node-RED best practices for {use_case}", ""),
+        ("Your onboarding checklist", "Connect your first device, invite your team, take a snapshot."),
+        ("Follow-up: action items from our call", ""),
+        ("FlowFuse release notes: new device agent features", ""),
+    ],
+    ActivityKind.EMAIL_RECEIVED: [
+        ("Re: provisioning the device agent", "How do we enrol 50 gateways at once?"),
+        ("Re: SSO setup", "Our IT team wants SAML with Entra ID."),
+        ("Question: pricing for more instances", ""),
+        ("Re: snapshot rollback", "Worked perfectly, thanks."),
+    ],
+}
+# Trials are tech touch: their timeline is mostly the automated nurture sequence (seed 002).
+TRIAL_NURTURE = [
+    ("Trial nurture: connect your first device", "Automated e-mail."),
+    ("Trial nurture: build a dashboard in ten minutes", "Automated e-mail."),
+    ("Trial nurture: invite your team", "Automated e-mail."),
+    ("Your trial ends soon", "Automated e-mail: upgrade prompt."),
+]
+KIND_WEIGHTS = {
+    ActivityKind.NOTE: 25, ActivityKind.CALL: 18, ActivityKind.MEETING: 14,
+    ActivityKind.EMAIL_SENT: 26, ActivityKind.EMAIL_RECEIVED: 17,
+}
+
+
+def timeline_entry(rng: random.Random, kind: str, use_case: str) -> tuple[str, str]:
+    subject, body = rng.choice(TIMELINE[kind])
+    n = rng.randint(3, 60)
+    return subject.format(n=n, use_case=use_case), body.format(n=n, use_case=use_case)
+
+
+# --- The demo organization's book ---------------------------------------------------
+
+ACCOUNT_COUNT = 300
+HANDOFF_COUNT = 25
+CONVERSIONS = 7  # of the handoffs, trials turning into paying customers; the rest are new logos
+PARENTS = 3
+CHAMPIONS_LEFT = 6
+HISTORY_DAYS = 540  # 18 months
+STAGE_ROUTES = {
+    "Onboarding": ["Onboarding"],
+    "Adoption": ["Onboarding", "Adoption"],
+    "Retention": ["Onboarding", "Adoption", "Retention"],
+    "Expansion": ["Onboarding", "Adoption", "Retention", "Expansion"],
+    "At-Risk": ["Onboarding", "Adoption", "Retention", "At-Risk"],
+    "Churned": ["Onboarding", "Adoption", "At-Risk", "Churned"],
+}
+UPGRADE_REASONS = {
+    "Starter": ["Converted from trial: two instances in production", "Trial ended; card added for the Starter plan"],
+    "Premium": ["Team grew to six people collaborating on flows", "Needed staging pipelines and team roles"],
+    "Enterprise": ["Rolling out to every site; needs SSO and high availability", "Signed a three-year enterprise agreement"],
+}
+DOWNGRADE_REASON = "Downgraded at renewal: consolidated to one site"
+# What good (and less good) AE handoffs look like; seed 000 measures handoff quality.
+HANDOFF_PROFILES = [  # (weight, has goals, has success criteria, has champion, has sponsor)
+    (50, True, True, True, True),
+    (20, True, False, True, False),
+    (15, True, True, False, True),
+    (10, True, False, False, False),
+    (5, False, False, False, False),
+]
+TASK_TITLES = [
+    "Check in on {use_case}", "Share dashboard templates", "Follow up on device agent rollout",
+    "Confirm the executive sponsor", "Review instance growth", "Send the release notes walkthrough",
+    "Schedule a training session", "Ask for a case study",
+]
+
+
+@dataclass
+class _Plan:
+    """One account to be: what it is today and the history that led there."""
+
+    company: Company
+    path: list[str]  # tier names, oldest first; the last is the current tier
+    tier_dates: list[dt.date]
+    stages: list[tuple[str, dt.date]]  # stage route with entry dates
+    owner: User | None
+    ae: User | None
+    arr: int
+    contract_start: dt.date | None = None
+    renewal_date: dt.date | None = None
+    priority: str = Priority.MEDIUM
+    parent: _Plan | None = None
+    from_handoff: bool = False
+    account: Account | None = None
+    contacts: list[Contact] = field(default_factory=list)
+
+    @property
+    def started(self) -> dt.date:
+        return self.stages[0][1]
+
+    @property
+    def tier(self) -> TierSpec:
+        return TIER_SPECS[self.path[-1]]
+
+    @property
+    def stage(self) -> str:
+        return self.stages[-1][0]
+
+    @property
+    def active(self) -> bool:
+        return self.stage != "Churned"
+
+
+class _Book:
+    """Builds the demo organization's accounts, phase by phase, from one random stream."""
+
+    def __init__(self, ctx: DemoContext) -> None:
+        self.rng, self.organization = ctx.rng, ctx.organization
+        self.now = timezone.now()
+        self.today = timezone.localdate()
+        self.people = ctx.people
+        self.tiers = tiers_create(
+            organization=self.organization, actor=self.people[ADMIN],
+            coverage={name: [self.people[email] for email in emails] for name, emails in DEMO_COVERAGE.items()},
+        )
+        self.stages = {stage.name: stage for stage in services.stages_create_defaults(organization=self.organization)}
+        self.names: set[str] = set()
+        self.hubspot_ids = iter(self.rng.sample(range(4_000_000, 9_999_999), ACCOUNT_COUNT + HANDOFF_COUNT))
+
+    # -- helpers
+
+    def moment(self, day: dt.date) -> dt.datetime:
+        """A working-hours moment on ``day`` in the organization's time zone, never in the future."""
+        when = timezone.make_aware(dt.datetime.combine(day, dt.time(self.rng.randint(8, 17), self.rng.choice((0, 15, 30, 45)))))
+        return min(when, self.now)
+
+    def between(self, start: dt.date, end: dt.date) -> dt.date:
+        return start + dt.timedelta(days=self.rng.randint(0, max(0, (end - start).days)))
+
+    def new_company(self) -> Company:
+        while True:
+            candidate = company(self.rng)
+            if candidate.name not in self.names:
+                self.names.add(candidate.name)
+                return candidate
+
+    def backdate(self, account: Account, *, since: dt.datetime, to: dt.datetime) -> None:
+        """Move the history a service just wrote (stamped ``since`` or later) to ``to``.
+
+        Demo history is back-dated: services record "now", the demo needs 18 months.
+        """
+        TierChange.objects.filter(account=account, changed_at__gte=since).update(changed_at=to)
+        StageChange.objects.filter(account=account, entered_at__gte=since).update(entered_at=to)
+        Activity.objects.filter(account=account, kind=ActivityKind.SYSTEM, occurred_at__gte=since).update(occurred_at=to)
+        Account.objects.filter(pk=account.pk, stage_entered_at__gte=since).update(stage_entered_at=to)
+
+    def owner_for(self, tier: str) -> User | None:
+        covering = DEMO_COVERAGE[tier]
+        if not covering:  # tech touch; the odd promising trial gets a CSM's eye
+            return self.rng.choice([self.people[CSM], self.people[CSM2]]) if self.rng.random() < 0.12 else None
+        return self.people[self.rng.choice(covering)]
+
+    # -- planning
+
+    def plan(self, *, tier: str, started: dt.date | None = None, company: Company | None = None) -> _Plan:
+        rng, today = self.rng, self.today
+        if started is None:
+            started = today - dt.timedelta(days=rng.randint(2, 150) if tier == "Trial" else rng.randint(7, HISTORY_DAYS))
+        age = (today - started).days
+        stages = self.stage_route(tier, started, age)
+        path = self.tier_path(tier, age)
+        # Tier moves happen while the account is healthy: before it turned at risk or churned.
+        last_move = (stages[-1][1] if stages[-1][0] in ("At-Risk", "Churned") else today) - dt.timedelta(days=14)
+        span = max(0, (last_move - started).days)
+        tier_dates = [started] + sorted(started + dt.timedelta(days=rng.randint(span // 4, span)) for _ in path[1:])
+        plan = _Plan(
+            company=company or self.new_company(), path=path, tier_dates=tier_dates, stages=stages,
+            owner=self.owner_for(tier), ae=self.people[AE] if tier != "Trial" else None, arr=arr_for(TIER_SPECS[tier], rng),
+        )
+        self.set_contract(plan)
+        return plan
+
+    def stage_route(self, tier: str, started: dt.date, age: int) -> list[tuple[str, dt.date]]:
+        rng, today = self.rng, self.today
+        chance = rng.random()
+        # Churn needs a lapsed contract, at-risk some history: ~5% and ~8% of the book overall.
+        if age > 150 and chance < 0.085:
+            target = "Churned"
+        elif age > 90 and chance < 0.185:
+            target = "At-Risk"
+        elif age < 45 and tier != "Trial" or age < 21:
+            target = "Onboarding"
+        elif age < 120 or tier == "Trial":
+            target = "Adoption"
+        else:
+            target = rng.choices(["Retention", "Expansion", "Adoption"], weights=[55, 25 if tier in ("Premium", "Enterprise") else 10, 20])[0]
+        route = STAGE_ROUTES[target]
+        if target == "Churned":
+            last = today - dt.timedelta(days=rng.randint(7, min(150, age - 90)))
+        elif target == "At-Risk":
+            last = today - dt.timedelta(days=rng.randint(5, 60))
+        elif target == "Adoption":
+            last = min(started + dt.timedelta(days=rng.randint(21, 40)), today)
+        else:
+            last = started + dt.timedelta(days=int(age * rng.uniform(0.5, 0.95)))
+        steps = len(route) - 1
+        return [(name, started + (last - started) * k // steps if steps else started) for k, name in enumerate(route)]
+
+    def tier_path(self, tier: str, age: int) -> list[str]:
+        """How the account got to ``tier``: seed 001's goal is moving customers down the cohort table."""
+        if age < 90:
+            return [tier]
+        chance = self.rng.random()
+        paths = {
+            "Starter": [(0.45, ["Trial", "Starter"]), (0.50, ["Premium", "Starter"])],
+            "Premium": [(0.20, ["Trial", "Starter", "Premium"]), (0.55, ["Starter", "Premium"]), (0.60, ["Enterprise", "Premium"])],
+            "Enterprise": [(0.15, ["Starter", "Premium", "Enterprise"]), (0.50, ["Premium", "Enterprise"])],
+        }
+        return next((path for limit, path in paths.get(tier, []) if chance < limit), [tier])
+
+    def set_contract(self, plan: _Plan) -> None:
+        """Paid accounts have a yearly contract from the day they first paid; churned ones ended."""
+        paid = [day for name, day in zip(plan.path, plan.tier_dates) if name != "Trial"]
+        plan.contract_start = plan.renewal_date = None
+        if paid and plan.path[-1] != "Trial":
+            plan.contract_start = paid[0]
+            if plan.active:
+                years = 1
+                while _anniversary(plan.contract_start, years) <= self.today:
+                    years += 1
+                plan.renewal_date = _anniversary(plan.contract_start, years)
+            else:
+                plan.renewal_date = plan.stages[-1][1]
+        plan.priority = self.priority_for(plan)
+
+    def priority_for(self, plan: _Plan) -> str:
+        renewing_soon = plan.renewal_date is not None and (plan.renewal_date - self.today).days <= 60
+        if plan.stage == "At-Risk":
+            return Priority.URGENT if self.rng.random() < 0.4 else Priority.HIGH
+        if plan.path[-1] == "Enterprise" or renewing_soon:
+            return Priority.HIGH
+        if plan.path[-1] == "Trial":
+            return Priority.LOW
+        return self.rng.choices([Priority.LOW, Priority.MEDIUM, Priority.HIGH], weights=[15, 75, 10])[0]
+
+    def plan_children(self, parents: list[_Plan], sizes: list[int]) -> list[_Plan]:
+        """Sites of a group: each its own contract, listed under the group's account."""
+        children = []
+        for parent, size in zip(parents, sizes):
+            group = parent.company
+            for site in self.rng.sample(SITES, size):
+                started = self.between(parent.started, self.today - dt.timedelta(days=30))
+                site_company = Company(
+                    name=f"{group.brand} — {site}", brand=group.brand, domain=f"{slugify(site.split()[0])}.{group.domain}",
+                    sector=group.sector, use_case=group.use_case,
+                )
+                child = self.plan(tier=self.rng.choice(["Starter", "Premium"]), started=started, company=site_company)
+                child.parent = parent
+                children.append(child)
+        return children
+
+    # -- writing
+
+    def create(self, plan: _Plan) -> Account:
+        """The account as HubSpot sync would have created it, then its moves between tiers and stages."""
+        first_stage = self.stages[plan.stages[0][0]]
+        since = timezone.now()
+        account = services.account_create(
+            organization=self.organization, actor=None, name=plan.company.name, tier=self.tiers[plan.path[0]],
+            stage=first_stage, external_ids={"hubspot": str(next(self.hubspot_ids))}, domains=[plan.company.domain],
+            owner=plan.owner, ae=plan.ae, arr=plan.arr, contract_start=plan.contract_start,
+            renewal_date=plan.renewal_date, priority=plan.priority, parent=plan.parent.account if plan.parent else None,
+            notes=f"Uses FlowFuse for {plan.company.use_case}." if plan.tier.name != "Trial" else "",
+        )
+        started = self.moment(plan.started)
+        self.backdate(account, since=since, to=started)
+        Account.objects.filter(pk=account.pk).update(created_at=started)
+        mover = plan.owner or self.people[MANAGER]
+        for previous, name, day in zip(plan.path, plan.path[1:], plan.tier_dates[1:]):
+            reason = DOWNGRADE_REASON if TIERS.index(TIER_SPECS[name]) < TIERS.index(TIER_SPECS[previous]) else self.rng.choice(UPGRADE_REASONS[name])
+            self.move(account, day, services.account_change_tier, actor=mover, tier=self.tiers[name], reason=reason)
+        for name, day in plan.stages[1:]:
+            self.move(account, day, services.account_change_stage, actor=mover, stage=self.stages[name])
+        account.refresh_from_db()  # later services (a handoff) save the whole row: keep the back-dated one
+        plan.account = account
+        return account
+
+    def move(self, account: Account, day: dt.date, change: Callable[..., Account], **kwargs: Any) -> None:
+        """A tier or stage change through its service, dated ``day``."""
+        since = timezone.now()
+        change(account=account, **kwargs)
+        self.backdate(account, since=since, to=self.moment(day))
+
+    def add_contacts(self, plan: _Plan, *, key_roles: bool) -> None:
+        """The people at the account: a champion and, higher up the cohorts, an executive sponsor."""
+        rng, spec = self.rng, plan.tier
+        roles: list[str] = []
+        if key_roles:
+            roles.append(ContactRole.CHAMPION if spec.name != "Trial" or rng.random() < 0.6 else ContactRole.USER)
+            if rng.random() < {"Premium": 0.85, "Enterprise": 0.95, "Starter": 0.3}.get(spec.name, 0):
+                roles.append(ContactRole.EXECUTIVE_SPONSOR)
+        wanted = rng.randint(*spec.contacts) - len(plan.contacts)
+        while len(roles) < wanted:
+            roles.append(rng.choices([ContactRole.ADMIN, ContactRole.USER, ContactRole.BILLING], weights=[3, 5, 2])[0])
+        for role in roles:
+            name, email = person(rng, plan.company.domain)
+            plan.contacts.append(
+                services.contact_save(
+                    account=plan.account, actor=plan.owner, name=name, email=email, role=role,
+                    title=rng.choice(TITLES[role]), phone=f"+{rng.randint(1, 49)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+                )
+            )
+
+    def log_handoff(self, plan: _Plan, *, commit: dt.date, existing: Account | None = None) -> None:
+        """The AE commits a deal (seed 001): a new logo, or a trial turning into a paying customer."""
+        rng, tier = self.rng, plan.path[-1]
+        _, goals, criteria, has_champion, has_sponsor = rng.choices(HANDOFF_PROFILES, weights=[p[0] for p in HANDOFF_PROFILES])[0]
+        use_case = plan.company.use_case
+
+        def contact(role: str) -> dict[str, str]:
+            known = next((c for c in plan.contacts if c.role == role), None)
+            if known is not None:  # the trial's champion is usually the one who made the deal happen
+                return {"name": known.name, "email": known.email, "title": known.title}
+            name, email = person(rng, plan.company.domain)
+            return {"name": name, "email": email, "title": rng.choice(TITLES[role])}
+
+        expected_close = commit + dt.timedelta(days=rng.randint(7, 30))
+        since = timezone.now()
+        handoff = services.handoff_log(
+            organization=self.organization, ae=self.people[AE], account_name=plan.company.name, account=existing,
+            tier=self.tiers[tier], arr=plan.arr, commit_date=commit, expected_close_date=expected_close,
+            customer_goals=f"Get {use_case} into production and retire the spreadsheets around it." if goals else "",
+            success_criteria=f"{rng.randint(2, 6)} sites on FlowFuse within 90 days; {use_case} live at the first." if criteria else "",
+            use_case=use_case.capitalize() if goals else "",
+            risks=rng.choice(["", "IT security review still open.", "Competing MES vendor in the account."]),
+            champion=contact(ContactRole.CHAMPION) if has_champion else None,
+            sponsor=contact(ContactRole.EXECUTIVE_SPONSOR) if has_sponsor else None,
+            domain=plan.company.domain,
+            notify=False,  # history, not news: the CSMs were told long ago
+        )
+        account = handoff.account
+        commit_at = self.moment(commit)
+        self.backdate(account, since=since, to=commit_at)
+        if existing is None:
+            Account.objects.filter(pk=account.pk).update(created_at=commit_at)
+            services.account_set_external_id(account=account, source="hubspot", external_id=str(next(self.hubspot_ids)))
+        else:
+            plan.tier_dates.append(commit)
+            plan.stages.append(("Onboarding", commit))
+        # account_update saves every field: start from the back-dated row, not the stale instance.
+        account.refresh_from_db()
+        plan.account, plan.owner = account, handoff.csm
+        plan.contacts = list(account.contacts.all())
+        # The deal closes at the expected date; the contract runs a year from there.
+        if expected_close <= self.today:
+            plan.contract_start, plan.renewal_date = expected_close, _anniversary(expected_close, 1)
+        plan.priority = Priority.HIGH if tier == "Enterprise" else Priority.MEDIUM
+        services.account_update(
+            account=account, actor=self.people[AE], contract_start=plan.contract_start,
+            renewal_date=plan.renewal_date, priority=plan.priority,
+        )
+        # The kickoff is due two days after the commit, not after the day the demo was seeded.
+        kickoff = Task.objects.get(account=account, source=TaskSource.HANDOFF, created_at__gte=since)
+        Task.objects.filter(pk=kickoff.pk).update(due_date=commit + dt.timedelta(days=2), created_at=commit_at)
+        if (self.today - commit).days > 21:
+            self.complete(kickoff, on=commit + dt.timedelta(days=rng.randint(1, 5)))
+        if (self.today - commit).days > 45:
+            adoption = commit + dt.timedelta(days=rng.randint(30, 45))
+            self.move(account, adoption, services.account_change_stage, actor=plan.owner, stage=self.stages["Adoption"])
+            plan.stages.append(("Adoption", adoption))
+
+    def complete(self, task: Task, *, on: dt.date) -> None:
+        services.task_complete(task=task, actor=task.owner)
+        Task.objects.filter(pk=task.pk).update(completed_at=self.moment(min(on, self.today)))  # back-dated demo history
+
+    def champion_leaves(self, plan: _Plan) -> None:
+        """A departed champion is an early-warning sign (seed 002); a few found a successor."""
+        champion = next(c for c in plan.contacts if c.role == ContactRole.CHAMPION)
+        left = self.today - dt.timedelta(days=self.rng.randint(3, 40))
+        since = timezone.now()
+        services.contact_mark_left(contact=champion, actor=plan.owner)
+        left_at = self.moment(left)
+        self.backdate(plan.account, since=since, to=left_at)
+        Contact.objects.filter(pk=champion.pk).update(left_at=left_at)
+        champion.left_at = left_at
+        task = Task.objects.get(account=plan.account, created_at__gte=since)
+        Task.objects.filter(pk=task.pk).update(due_date=left + dt.timedelta(days=7))
+        if (self.today - left).days > 20 and self.rng.random() < 0.5:
+            name, email = person(self.rng, plan.company.domain)
+            plan.contacts.append(
+                services.contact_save(account=plan.account, actor=plan.owner, name=name, email=email,
+                                      role=ContactRole.CHAMPION, title=self.rng.choice(TITLES[ContactRole.CHAMPION]))
+            )
+            self.complete(task, on=left + dt.timedelta(days=self.rng.randint(7, 18)))
+
+    def timeline(self, plan: _Plan) -> list[Activity]:
+        """Notes, calls, meetings and e-mails since the account started: more for higher tiers."""
+        rng, spec = self.rng, plan.tier
+        started, age = plan.started, (self.today - plan.started).days
+        count = round(rng.randint(*spec.activities) * min(1.5, max(age, 30) / 365))
+        # Contact stops when an account goes quiet before turning at risk, and at churn.
+        quiet = {"At-Risk": dt.timedelta(days=rng.randint(20, 40)), "Churned": dt.timedelta(0)}
+        end = plan.stages[-1][1] - quiet[plan.stage] if plan.stage in quiet else self.today
+        end = max(end, started)
+        author = plan.owner or plan.ae
+        entries = []
+        for _ in range(count):
+            automated = spec.name == "Trial" and (plan.owner is None or rng.random() < 0.7)
+            if automated:
+                kind, (subject, body) = ActivityKind.EMAIL_SENT, rng.choice(TRIAL_NURTURE)
+            else:
+                kind = rng.choices(list(KIND_WEIGHTS), weights=list(KIND_WEIGHTS.values()))[0]
+                subject, body = timeline_entry(rng, kind, plan.company.use_case)
+            when = self.moment(self.between(started, end))
+            # Whom it was with: someone still at the customer then (nurture mail goes to nobody in particular).
+            people = [c for c in plan.contacts if c.left_at is None or c.left_at > when]
+            contact = rng.choice(people) if kind in CONTACT_KINDS and people and not automated else None
+            entries.append(
+                Activity(
+                    organization=self.organization, account=plan.account, contact=contact, kind=kind, subject=subject,
+                    body=body, author=None if automated or kind == ActivityKind.EMAIL_RECEIVED else author, occurred_at=when,
+                )
+            )
+        return entries
+
+    def tasks(self, plan: _Plan) -> None:
+        """Open work for the owner (some overdue, some today, most upcoming) and some already done."""
+        rng, today, account = self.rng, self.today, plan.account
+        titles = [rng.choice(TASK_TITLES).format(use_case=plan.company.use_case) for _ in range(rng.randint(*plan.tier.open_tasks))]
+        if plan.renewal_date and (plan.renewal_date - today).days <= 60:
+            titles.append(f"Renewal prep: ROI summary for {account.name}")
+        if plan.stage == "At-Risk":
+            titles.append("Save plan: call the executive sponsor")
+        for title in titles:
+            bucket = rng.random()
+            due = (
+                today - dt.timedelta(days=rng.randint(1, 21)) if bucket < 0.15
+                else today if bucket < 0.25
+                else today + dt.timedelta(days=rng.randint(1, 30)) if bucket < 0.92
+                else None
+            )
+            priority = Priority.HIGH if title.startswith(("Renewal", "Save")) else rng.choice([Priority.LOW, Priority.MEDIUM, Priority.MEDIUM])
+            services.task_create(account=account, actor=plan.owner, title=title, due_date=due, priority=priority)
+        for _ in range(rng.randint(0, 3 if plan.tier.name in ("Premium", "Enterprise") else 1)):
+            due = self.between(plan.started, today - dt.timedelta(days=1))
+            task = services.task_create(
+                account=account, actor=plan.owner, title=rng.choice(TASK_TITLES).format(use_case=plan.company.use_case), due_date=due,
+            )
+            self.complete(task, on=due + dt.timedelta(days=rng.randint(-3, 2)))
+
+
+@seeder(order=10)
+def seed_accounts(ctx: DemoContext) -> None:
+    """FlowFuse's cohorts and book of business: accounts, people, timeline, tasks, handoffs."""
+    # Dates are the organization's: "due today" must mean today in Amsterdam.
+    with timezone.override(ctx.organization.time_zone):
+        _seed(ctx)
+
+
+def _seed(ctx: DemoContext) -> None:
+    book, rng = _Book(ctx), ctx.rng
+    new_logos = HANDOFF_COUNT - CONVERSIONS
+    sizes = [rng.randint(2, 4) for _ in range(PARENTS)]
+    plans = [book.plan(tier=tier) for tier in _tier_quotas(ACCOUNT_COUNT - new_logos - sum(sizes), rng)]
+    parents = rng.sample([p for p in plans if p.path[-1] == "Enterprise" and p.active and p.path == ["Enterprise"]], PARENTS)
+    rng.shuffle(parents)
+    for plan in plans:
+        book.create(plan)
+        book.add_contacts(plan, key_roles=True)
+    children = book.plan_children(parents, sizes)
+    for plan in children:
+        book.create(plan)
+        book.add_contacts(plan, key_roles=True)
+    plans += children
+    ctx.log(f"{len(plans)} accounts with {sum(len(p.contacts) for p in plans)} contacts")
+
+    trials = [p for p in plans if p.path == ["Trial"] and p.active and (book.today - p.stages[-1][1]).days > 10]
+    for plan in rng.sample(trials, CONVERSIONS):
+        commit = book.between(plan.stages[-1][1] + dt.timedelta(days=1), book.today - dt.timedelta(days=1))
+        plan.path.append(rng.choice(["Starter", "Starter", "Premium"]))
+        plan.arr, plan.ae = arr_for(plan.tier, rng), ctx.people[AE]
+        book.log_handoff(plan, commit=commit, existing=plan.account)
+    for _ in range(new_logos):
+        commit = book.today - dt.timedelta(days=rng.randint(1, 120))
+        tier = rng.choices(PAID_TIERS, weights=[50, 38, 12])[0]
+        plan = _Plan(
+            company=book.new_company(), path=[tier], tier_dates=[commit], stages=[("Onboarding", commit)], owner=None,
+            ae=ctx.people[AE], arr=arr_for(TIER_SPECS[tier], rng), from_handoff=True,
+        )
+        book.log_handoff(plan, commit=commit)
+        book.add_contacts(plan, key_roles=False)  # the AE named (or failed to name) the key people
+        plans.append(plan)
+    ctx.log(f"{HANDOFF_COUNT} handoffs logged by {ctx.people[AE]}")
+
+    leavers = [
+        p for p in plans
+        if p.active and p.owner and not p.from_handoff and p.path[-1] != "Trial"
+        and any(c.role == ContactRole.CHAMPION for c in p.contacts)
+    ]
+    for plan in rng.sample(leavers, CHAMPIONS_LEFT):
+        book.champion_leaves(plan)
+
+    activities = [entry for plan in plans for entry in book.timeline(plan)]
+    # Thousands of entries: bulk, not activity_log, so "last contact" is recomputed below.
+    Activity.objects.bulk_create(activities, batch_size=1000)
+    _sync_last_contact(ctx.organization)
+    ctx.log(f"{len(activities)} timeline entries")
+
+    for plan in plans:
+        if plan.active and plan.owner is not None:
+            book.tasks(plan)
+    ctx.log(f"{Task.objects.filter(organization=ctx.organization).count()} tasks")
+    ctx.data["tiers"] = book.tiers
+    ctx.data["stages"] = book.stages
+    ctx.data["accounts"] = list(Account.objects.filter(organization=ctx.organization).order_by("id"))
+
+
+def _tier_quotas(count: int, rng: random.Random) -> list[str]:
+    """Each cohort's share of ``count`` exactly, shuffled: a stable skew whatever the seed."""
+    tiers = [spec.name for spec in TIERS for _ in range(round(spec.share * count))]
+    tiers = (tiers + [TIERS[0].name] * count)[:count]
+    rng.shuffle(tiers)
+    return tiers
+
+
+def _anniversary(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _sync_last_contact(organization: Organization) -> None:
+    """What activity_log keeps current one entry at a time: the newest contact-kind entry."""
+    for model, link in ((Account, "account"), (Contact, "contact")):
+        newest = (
+            Activity.objects.filter(**{link: OuterRef("pk")}, kind__in=CONTACT_KINDS)
+            .order_by("-occurred_at").values("occurred_at")[:1]
+        )
+        model.objects.filter(organization=organization).update(last_contacted_at=Subquery(newest))
