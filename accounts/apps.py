@@ -7,10 +7,11 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from cs_platform.models import Organization
-        from cs_platform.navigation import NavItem, register
+        from cs_platform.models import Organization, Role
+        from cs_platform.navigation import NavItem, register, set_landing
 
         post_save.connect(_give_new_organization_default_stages, sender=Organization, dispatch_uid="accounts-default-stages")
+        set_landing(Role.CSM, "portfolio")  # the portfolio is the CSM's home
         register(
             NavItem("Portfolio", "portfolio", also_active_for=("account_detail",)),
             NavItem("My tasks", "my_tasks"),

@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
-from accounts.models import Account, ActivityKind, Contact, ContactRole, LifecycleStage, Priority, Tier, Touch
+from accounts.models import Account, ActivityKind, Contact, LifecycleStage, Priority, Tier, Touch
 from cs_platform.forms import NoColonMixin
 from cs_platform.models import Membership, Role, User
 
@@ -51,7 +51,9 @@ class ActivityForm(NoColonMixin, forms.Form):
     )
     subject = forms.CharField(max_length=200, required=False)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Notes")
-    contact = forms.ModelChoiceField(queryset=Contact.objects.none(), required=False, label="With")
+    contact = forms.ModelChoiceField(
+        queryset=Contact.objects.none(), required=False, label="With", empty_label="Nobody in particular"
+    )
 
     def __init__(self, *args, account: Account, **kwargs):
         super().__init__(*args, **kwargs)
@@ -200,5 +202,3 @@ class StageForm(NoColonMixin, forms.ModelForm):
         fields = ["name", "position", "is_churned"]
         labels = {"is_churned": "Accounts in this stage have churned"}
 
-
-ROLE_LABELS = dict(ContactRole.choices)

@@ -48,3 +48,16 @@ def navigation_for(request: HttpRequest) -> list[dict]:
         if entries:
             sections.append({"title": title, "entries": entries})
     return sections
+
+
+# Where a member of each role lands in an organization (default: its overview).
+_LANDING: dict[str, str] = {}
+
+
+def set_landing(role: str, url_name: str) -> None:
+    """Make ``url_name`` the first page a member with ``role`` sees, e.g. a CSM's portfolio."""
+    _LANDING[role] = url_name
+
+
+def landing_url_name(role: str) -> str:
+    return _LANDING.get(role, "org_home")

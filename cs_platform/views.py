@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from cs_platform import selectors, services
 from cs_platform.access import can, require
 from cs_platform.forms import AcceptInvitationForm, InvitationForm, OrganizationForm, RoleForm
+from cs_platform.navigation import landing_url_name
 from cs_platform.models import ROLE_DESCRIPTIONS, Invitation, Membership, Role
 from cs_platform.tenancy import get_for_org_or_404
 
@@ -35,11 +36,12 @@ def home(request: HttpRequest) -> HttpResponse:
     memberships = selectors.memberships_of_user(request.user)
     slugs = {membership.organization.slug: membership for membership in memberships}
     last = request.user.last_organization
-    if last is not None and last.slug in slugs:
-        return redirect("org_home", org_slug=last.slug)
-    if len(memberships) == 1:
-        return redirect("org_home", org_slug=memberships[0].organization.slug)
-    return redirect("organizations")
+    chosen = slugs.get(last.slug) if last is not None else None
+    if chosen is None and len(memberships) == 1:
+        chosen = memberships[0]
+    if chosen is None:
+        return redirect("organizations")
+    return redirect(landing_url_name(chosen.role), org_slug=chosen.organization.slug)
 
 
 @login_required
@@ -196,7 +198,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             if user is None:
                 login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome to {invitation.organization.name}!")
-            return redirect("org_home", org_slug=invitation.organization.slug)
+            return redirect(landing_url_name(membership.role), org_slug=invitation.organization.slug)
     return render(
         request,
         "cs_platform/invitation_accept.html",

@@ -25,7 +25,7 @@ def test_seed_demo_builds_flowfuse_with_a_person_for_every_role_and_can_run_agai
     with scopes_disabled():
         assert Membership.objects.filter(user__email="admin@flowfuse.example").count() == 2  # and Nodewave Labs
     response = client.post("/auth/login/", {"username": "csm@flowfuse.example", "password": DEMO_PASSWORD}, follow=True)
-    assert response.redirect_chain[-1][0] == "/o/flowfuse/"
+    assert response.redirect_chain[-1][0] == "/o/flowfuse/accounts/"
 
 
 def test_create_organization_makes_its_first_admin_with_a_link_to_set_a_password(client, db):

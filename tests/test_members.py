@@ -38,7 +38,7 @@ def test_admin_invites_a_new_person_who_sets_a_password_and_joins(
         {"full_name": "Nia Reyes", "password": "seedling-growth-77", "password_again": "seedling-growth-77"},
         follow=True,
     )
-    assert joined.redirect_chain[-1][0] == "/o/flowfuse/"
+    assert joined.redirect_chain[-1][0] == "/o/flowfuse/accounts/"  # a CSM lands on their portfolio
     user = User.objects.get(email="new.csm@flowfuse.example")
     assert user.full_name == "Nia Reyes"
     with scope(organization=org):

@@ -62,7 +62,7 @@ def test_serve_runs_the_seeded_demo_and_stops_everything_on_ctrl_c(tmp_path):
         form = urlencode({"username": "csm@flowfuse.example", "password": DEMO_PASSWORD, "csrfmiddlewaretoken": csrf})
         request = urllib.request.Request(f"{base}/auth/login/", data=form.encode(), headers={"Referer": base + "/auth/login/"})
         page = opener.open(request)
-        assert page.url == f"{base}/o/flowfuse/"
+        assert page.url == f"{base}/o/flowfuse/accounts/"
         assert "Sofia Marin" in page.read().decode()
     finally:
         runner.send_signal(signal.SIGINT)  # what Ctrl-C delivers

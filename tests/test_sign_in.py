@@ -13,7 +13,7 @@ from tests.factories import member
 
 def test_sign_in_by_email_in_any_case_lands_in_the_organization(client, org, csm, password):
     response = client.post("/auth/login/", {"username": "CSM@FlowFuse.example", "password": password}, follow=True)
-    assert response.redirect_chain[-1][0] == "/o/flowfuse/"
+    assert response.redirect_chain[-1][0] == "/o/flowfuse/accounts/"  # the CSM's home
     assert b"Sofia Marin" in response.content
 
 

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from accounts import services
 from accounts.models import Account
 from cs_platform.models import Role
-from tests.browser.test_accounts_flows import sign_in
+from tests.browser.test_accounts_flows import nav, sign_in
 from tests.factories import OrganizationFactory, member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,7 +30,7 @@ def test_bad_csv_is_refused_with_row_level_errors_and_a_good_one_imports(page, l
     good.write_text(HEADER + "A-1,Greenfield Hydroponics,Starter,12000,2027-01-31\nA-2,Nordic Dairy,Starter,5000,2026-12-01\n")
 
     sign_in(page, "manager@flowfuse.example")
-    page.get_by_role("link", name="Portfolio").click()
+    nav(page, "Portfolio").click()
     page.get_by_role("button", name="Import").or_(page.get_by_role("link", name="Import")).first.click()
     page.get_by_label("CSV file").set_input_files(str(bad))
     page.get_by_role("button", name="Upload and map columns").click()
