@@ -359,6 +359,14 @@ class Upload:
     rows: list[tuple[int, list[str]]]  # (row number in the file, one cell per header)
     # One field name (or "") per column, set once a mapping has passed validation.
     columns: list[str] | None = None
+    # Large files import in a worker: staged → queued → running → done | failed.
+    state: str = "staged"
+    summary: str = ""
+    failures: list[dict[str, Any]] = field(default_factory=list)  # RowErrors, when it failed
+
+    @property
+    def failure_errors(self) -> list[RowError]:
+        return [RowError(**failure) for failure in self.failures]
 
     @property
     def fields(self) -> tuple[Field, ...]:
@@ -395,6 +403,18 @@ def upload_get(*, organization: Organization, upload_id: str) -> Upload | None:
 
 def upload_discard(*, organization: Organization, upload: Upload) -> None:
     cache.delete(_cache_key(organization, upload.id))
+
+
+def upload_set_state(
+    *, organization: Organization, upload: Upload, state: str, summary: str = "", failures: list[RowError] | None = None
+) -> Upload:
+    """Record how a background import is going; a finished one keeps only its outcome."""
+    upload.state, upload.summary = state, summary
+    upload.failures = [asdict(error) for error in failures or []]
+    if state == "done":
+        upload.rows = []  # the rows are in the database now; keep the cache small
+    _store(organization, upload)
+    return upload
 
 
 def upload_stage(*, organization: Organization, kind: str, file: UploadedFile) -> Upload:
@@ -866,7 +886,6 @@ def run_import(*, organization: Organization, actor: User | None, upload: Upload
             action="accounts.imported",
             changes={"kind": upload.kind, "file": upload.filename, "rows": len(plan.rows), **counts},
         )
-    upload_discard(organization=organization, upload=upload)
     return ImportResult(upload.kind, upload.filename, counts["create"], counts["update"], counts["unchanged"])
 
 

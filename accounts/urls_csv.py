@@ -12,4 +12,5 @@ urlpatterns = [
     path("accounts/import/template/<str:kind>.csv", views_csv.account_import_template, name="account_import_template"),
     path("accounts/import/<str:upload>/", views_csv.account_import_map, name="account_import_map"),
     path("accounts/import/<str:upload>/run/", views_csv.account_import_run, name="account_import_run"),
+    path("accounts/import/<str:upload>/status/", views_csv.account_import_status, name="account_import_status"),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import exports, imports
+from accounts.tasks import run_account_import
 from accounts.filters import portfolio_filters_from_query
 from accounts.selectors import portfolio
 from cs_platform.access import require
@@ -114,13 +116,31 @@ def account_import_run(request: HttpRequest, org_slug: str, upload: str) -> Http
     if staged.columns is None:
         messages.error(request, "Check the column mapping first: the import runs the mapping its preview showed.")
         return redirect("account_import_map", org_slug=org_slug, upload=staged.id)
+    if staged.state != "staged":
+        return redirect("account_import_status", org_slug=org_slug, upload=staged.id)  # a second submit
+    if len(staged.rows) > settings.ACCOUNT_IMPORT_INLINE_ROWS:
+        # Too long for one request: a worker runs it, and the status page follows it.
+        imports.upload_set_state(organization=request.organization, upload=staged, state="queued")
+        run_account_import.delay_on_commit(request.organization.id, staged.id, request.user.id)
+        return redirect("account_import_status", org_slug=org_slug, upload=staged.id)
     try:
         result = imports.run_import(organization=request.organization, actor=request.user, upload=staged)
     except imports.ImportRejected as rejected:
         # Something changed since the preview (a tier renamed, a member removed): nothing was written.
         return _render_map(request, staged, staged.columns, errors=rejected.errors)
+    imports.upload_discard(organization=request.organization, upload=staged)
     messages.success(request, result.summary)
     return redirect("portfolio", org_slug=org_slug)
+
+
+@require("accounts.import")
+@require_GET
+def account_import_status(request: HttpRequest, org_slug: str, upload: str) -> HttpResponse:
+    """Where a background import stands; polled by htmx (and by a meta refresh without JavaScript)."""
+    staged = _upload_or_404(request, upload)
+    context = {"upload": staged, "errors": staged.failure_errors[: imports.MAX_ERRORS_SHOWN], "error_count": len(staged.failures)}
+    template = "accounts/import_status.html#import-status" if request.htmx else "accounts/import_status.html"
+    return render(request, template, context)
 
 
 @require("accounts.import")

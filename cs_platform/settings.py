@@ -191,6 +191,8 @@ AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0")) or None
 
 INVITATION_MAX_AGE_DAYS = 14
+# CSV imports with more rows than this run in a Celery worker, followed on a status page.
+ACCOUNT_IMPORT_INLINE_ROWS = int(os.environ.get("ACCOUNT_IMPORT_INLINE_ROWS", "500"))
 
 # --- Mail ---------------------------------------------------------------------
 

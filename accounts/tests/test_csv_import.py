@@ -420,3 +420,35 @@ def test_the_upload_page_and_example_files(importer, org):
     # Every example header is guessed back to its field.
     assert imports.guess_columns("accounts", header.split(",")) == [f.name for f in imports.ACCOUNT_FIELDS]
     assert importer.get(f"{IMPORT_URL}template/invoices.csv").status_code == 404
+
+
+def test_a_large_import_runs_in_a_worker_and_reports_on_its_status_page(
+    importer, org, settings, django_capture_on_commit_callbacks
+):
+    settings.ACCOUNT_IMPORT_INLINE_ROWS = 2  # ACCOUNTS_CSV has 3 rows: too many to run inline
+    upload_id, _ = _check(importer, org, ACCOUNTS_CSV)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = importer.post(f"{IMPORT_URL}{upload_id}/run/")
+    status_url = f"{IMPORT_URL}{upload_id}/status/"
+    assert response["Location"] == status_url
+    page = importer.get(status_url).content.decode()
+    assert "Imported 3 accounts" in page and "3 new" in page
+    assert _counts(org)["Account"] == 3
+    # Submitting again (back button, double click) imports nothing twice.
+    assert importer.post(f"{IMPORT_URL}{upload_id}/run/")["Location"] == status_url
+    assert _counts(org)["Account"] == 3
+
+
+def test_a_background_import_that_fails_keeps_nothing_and_says_why(
+    importer, org, tiers, settings, django_capture_on_commit_callbacks
+):
+    settings.ACCOUNT_IMPORT_INLINE_ROWS = 2
+    upload_id, _ = _check(importer, org, ACCOUNTS_CSV)
+    with scope(organization=org):
+        tiers["Premium"].delete()  # changed after the preview, before the worker ran
+    with django_capture_on_commit_callbacks(execute=True):
+        importer.post(f"{IMPORT_URL}{upload_id}/run/")
+    page = importer.get(f"{IMPORT_URL}{upload_id}/status/", HTTP_HX_REQUEST="true").content.decode()
+    assert page.lstrip().startswith('<div id="import-status"') and "hx-trigger" not in page  # polling stops
+    assert "Nothing was imported" in page and "Premium" in page
+    assert _counts(org)["Account"] == 0
