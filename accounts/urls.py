@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/<str:account>/tier/", views.account_tier, name="account_tier"),
     path("accounts/<str:account>/stage/", views.account_stage, name="account_stage"),
     path("accounts/<str:account>/contacts/new/", views.contact_create, name="contact_create"),
+    path("accounts/<str:account>/contacts/<str:contact>/", views.contact_edit, name="contact_edit"),
     path("accounts/<str:account>/contacts/<str:contact>/left/", views.contact_left, name="contact_left"),
     path("accounts/<str:account>/tasks/new/", views.task_create, name="task_create"),
     path("tasks/", views.my_tasks, name="my_tasks"),

@@ -212,6 +212,18 @@ def contact_create(request: HttpRequest, org_slug: str, account: str) -> HttpRes
 
 
 @require("accounts.edit")
+def contact_edit(request: HttpRequest, org_slug: str, account: str, contact: str) -> HttpResponse:
+    account_row = _account(account)
+    contact_row = get_for_org_or_404(Contact.objects.filter(account=account_row), contact)
+    form = ContactForm(request.POST or None, instance=contact_row)
+    if request.method == "POST" and form.is_valid():
+        services.contact_save(account=account_row, actor=request.user, contact=contact_row, **form.cleaned_data)
+        messages.success(request, f"{contact_row.name} saved.")
+        return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
+    return _form_page(request, form, f"Edit {contact_row.name}", cancel=account_row)
+
+
+@require("accounts.edit")
 @require_POST
 def contact_left(request: HttpRequest, org_slug: str, account: str, contact: str) -> HttpResponse:
     account_row = _account(account)

@@ -22,7 +22,10 @@ from cs_platform.models import Invitation, Membership, Organization, Role
 from tests.factories import member
 
 def _account(org: Organization) -> Account:
-    return account_create(organization=org, actor=None, name="Sweep Account")
+    # One account per test, so nested ids (an account's contact) belong together.
+    return Account.objects.filter(name="Sweep Account").first() or account_create(
+        organization=org, actor=None, name="Sweep Account"
+    )
 
 
 def _contact(org: Organization) -> str:
@@ -34,7 +37,7 @@ def _task(org: Organization) -> str:
 
 
 # kwarg name -> a function making a real object of that kind in the organization.
-# A URL with several ids gets each made separately; the view must 404 mismatches anyway.
+# Makers of nested objects (a contact, a task) hang them on the same sweep account.
 URL_KWARG_MAKERS: dict[str, Callable[[Organization], str]] = {
     "account": lambda org: _account(org).public_id,
     "contact": _contact,

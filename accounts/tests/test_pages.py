@@ -329,3 +329,28 @@ def test_csm_adds_a_contact_and_a_task(client, book, csm):
     html = client.get(base + "/").content.decode()
     assert "Lena Berg" in html and "Executive sponsor" in html and "Send QBR invite" in html
     assert Task.objects.get(title="Send QBR invite").owner == csm  # the account's CSM by default
+
+
+def test_csm_corrects_a_contacts_details(client, book, csm):
+    contact = services.contact_save(account=book["nordic"], actor=None, name="Lena Berg", email="lena@old.example")
+    client.force_login(csm)
+    url = f"/o/flowfuse/accounts/{book['nordic'].public_id}/contacts/{contact.public_id}/"
+    assert client.post(url, {"name": "Lena Berg", "email": "not an email", "role": "user"}).status_code == 422
+    client.post(url, {"name": "Lena Berg", "email": "lena@nordic.example", "role": "champion"})
+    contact.refresh_from_db()
+    assert (contact.email, contact.role) == ("lena@nordic.example", "champion")
+    # A contact is only reachable through its own account.
+    other = f"/o/flowfuse/accounts/{book['greenfield'].public_id}/contacts/{contact.public_id}/"
+    assert client.get(other).status_code == 404
+
+
+def test_a_handoff_on_an_existing_account_moves_it_into_onboarding(org, book, csm, in_org):
+    ae = member(org, Role.AE)
+    nordic = book["nordic"]
+    handoff = services.handoff_log(
+        organization=org, ae=ae, account_name="", account=nordic, tier=book["premium"], arr=2_400_000
+    )
+    nordic.refresh_from_db()
+    assert (nordic.stage.name, nordic.tier, nordic.ae, nordic.arr) == ("Onboarding", book["premium"], ae, 2_400_000)
+    assert handoff.account == nordic and Account.objects.filter(name__startswith="Nordic").count() == 1
+    assert TierChange.objects.filter(account=nordic, reason="Deal committed").exists()
