@@ -13,7 +13,6 @@ from django import forms
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,8 +20,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_POST
 
-from accounts.models import Account, AccountExternalId, AccountStatus, LifecycleStage, Tier
-from api import services
+from accounts.models import Account, AccountStatus, LifecycleStage, Tier
+from api import selectors, services
 from api.auth import ApiError, api_view
 from api.models import ApiToken
 from cs_platform.access import require
@@ -114,56 +113,40 @@ def _decode_cursor(organization: Organization) -> Callable[[str], int | None]:
 
 def _vocabulary_ids(model: type[Tier] | type[LifecycleStage], name: str, value: str) -> list[int]:
     """Ids of the organization's tiers (or stages) with this public id or name; a 400 if none."""
-    ids = list(model.objects.filter(Q(public_id=value) | Q(name__iexact=value)).values_list("id", flat=True))
+    ids = selectors.vocabulary_ids(model, value)
     if not ids:
         raise _invalid(name, f"this organization has no {name} named {_shown(value)} or with that id.")
     return ids
 
 
-def _owner_filter(value: str) -> Q:
-    # Matched on the accounts only, never looked up among logins: whether an e-mail
-    # has a Tend login elsewhere is no business of this organization's API.
-    if value.isdecimal():
-        return Q(owner_id=int(value))
-    if "@" in value:
-        return Q(owner__email__iexact=value)
-    raise _invalid("owner", f"{_shown(value)} is neither a user id (a number) nor an e-mail address.")
-
-
-# --- Accounts -----------------------------------------------------------------------
-
-
-def _accounts() -> QuerySet[Account]:
-    """Accounts with everything their JSON needs, in a fixed number of queries."""
-    return Account.objects.select_related("tier", "stage", "owner").prefetch_related(
-        Prefetch("external_ids", queryset=AccountExternalId.objects.order_by("source", "id"))
-    )
-
-
-def _filtered_accounts(params: QueryDict) -> QuerySet[Account]:
-    accounts = _accounts()
+def _account_query(params: QueryDict) -> selectors.AccountQuery:
+    """The list's filters, validated: every bad value is a 400 naming its parameter."""
+    query = selectors.AccountQuery()
     status = params.get("status", "").strip() or AccountStatus.ACTIVE
     if status not in {*AccountStatus.values, STATUS_ALL}:
         raise _invalid("status", f"{_shown(status)} is not one of {', '.join([*AccountStatus.values, STATUS_ALL])}.")
-    if status != STATUS_ALL:
-        accounts = accounts.filter(status=status)
+    query.status = None if status == STATUS_ALL else status
     if owner := params.get("owner", "").strip():
-        accounts = accounts.filter(_owner_filter(owner))
+        # Matched on the accounts only, never looked up among logins: whether an e-mail
+        # has a Tend login elsewhere is no business of this organization's API.
+        if owner.isdecimal():
+            query.owner_id = int(owner)
+        elif "@" in owner:
+            query.owner_email = owner
+        else:
+            raise _invalid("owner", f"{_shown(owner)} is neither a user id (a number) nor an e-mail address.")
     if tier := params.get("tier", "").strip():
-        accounts = accounts.filter(tier_id__in=_vocabulary_ids(Tier, "tier", tier))
+        query.tier_ids = _vocabulary_ids(Tier, "tier", tier)
     if stage := params.get("stage", "").strip():
-        accounts = accounts.filter(stage_id__in=_vocabulary_ids(LifecycleStage, "stage", stage))
+        query.stage_ids = _vocabulary_ids(LifecycleStage, "stage", stage)
     an_iso_date = "an ISO 8601 date such as 2026-03-31"
-    if (before := _parse(params, "renewal_before", parse_date, an_iso_date)) is not None:
-        accounts = accounts.filter(renewal_date__lt=before)
-    if (after := _parse(params, "renewal_after", parse_date, an_iso_date)) is not None:
-        accounts = accounts.filter(renewal_date__gt=after)
-    if q := params.get("q", "").strip():
-        accounts = accounts.filter(name__icontains=q)
-    since = _parse(params, "updated_since", _parse_moment, "an ISO 8601 date-time such as 2026-03-31T09:30:00Z")
-    if since is not None:
-        accounts = accounts.filter(updated_at__gte=since)
-    return accounts
+    query.renewal_before = _parse(params, "renewal_before", parse_date, an_iso_date)
+    query.renewal_after = _parse(params, "renewal_after", parse_date, an_iso_date)
+    query.q = params.get("q", "").strip()
+    query.updated_since = _parse(
+        params, "updated_since", _parse_moment, "an ISO 8601 date-time such as 2026-03-31T09:30:00Z"
+    )
+    return query
 
 
 def _person_json(user) -> dict[str, Any] | None:
@@ -201,9 +184,9 @@ def account_list(request: HttpRequest) -> JsonResponse:
         params, "cursor", _decode_cursor(request.organization),
         "a cursor this API issued; pass next_cursor from the previous page unchanged",
     )
-    accounts = _filtered_accounts(params).order_by("id")
-    if after is not None:
-        accounts = accounts.filter(id__gt=after)
+    query = _account_query(params)
+    query.after_id = after
+    accounts = selectors.accounts_matching(query)
     # One row more than the page tells whether there is a next page, without a count.
     page = list(accounts[: limit + 1])
     more = len(page) > limit
@@ -223,7 +206,7 @@ def account_detail(request: HttpRequest, account: str) -> JsonResponse:
     try:
         if "\x00" in account:  # PostgreSQL text cannot hold NUL, and no id has one
             raise Http404
-        row = get_for_org_or_404(_accounts(), account)
+        row = get_for_org_or_404(selectors.accounts_for_api(), account)
     except Http404:
         raise ApiError(404, "not_found", f"No account has the id {_shown(account)}.") from None
     return JsonResponse(_account_json(row))
