@@ -5,10 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
-from accounts.models import PRIORITY_RANK, Account, AccountExternalId, Activity, Handoff, Task, TaskStatus, Tier, TierChange
+from accounts.models import (
+    PRIORITY_RANK,
+    Account,
+    AccountExternalId,
+    Activity,
+    Contact,
+    Handoff,
+    LifecycleStage,
+    Task,
+    TaskStatus,
+    Tier,
+    TierChange,
+)
+from cs_platform.models import Membership, Role
 
 # Columns people may sort the portfolio by, and the column each means.
 PORTFOLIO_SORTS = {
@@ -45,10 +58,13 @@ class PortfolioFilters:
     me_id: int | None = field(default=None, repr=False)
 
 
+# Open tasks in the order they come up: dated ones soonest first, undated last.
+# The first of an account's is its "next action" (index task_open_by_account).
+TASK_ORDER = (F("due_date").asc(nulls_last=True), "id")
+
+
 def _open_tasks() -> QuerySet[Task]:
-    return Task.objects.filter(account=OuterRef("pk"), status=TaskStatus.OPEN).order_by(
-        F("due_date").asc(nulls_last=True), "id"
-    )
+    return Task.objects.filter(account=OuterRef("pk"), status=TaskStatus.OPEN).order_by(*TASK_ORDER)
 
 
 def portfolio(filters: PortfolioFilters) -> QuerySet[Account]:
@@ -95,14 +111,12 @@ def timeline(account: Account) -> QuerySet[Activity]:
     return Activity.objects.filter(account=account).select_related("author", "contact").order_by("-occurred_at", "-id")
 
 
-def next_action(account: Account) -> Task | None:
-    return Task.objects.filter(account=account, status=TaskStatus.OPEN).order_by(F("due_date").asc(nulls_last=True), "id").first()
-
-
 def open_tasks(account: Account) -> QuerySet[Task]:
-    return Task.objects.filter(account=account, status=TaskStatus.OPEN).select_related("owner").order_by(
-        F("due_date").asc(nulls_last=True), "id"
-    )
+    return Task.objects.filter(account=account, status=TaskStatus.OPEN).select_related("owner").order_by(*TASK_ORDER)
+
+
+def next_action(account: Account) -> Task | None:
+    return open_tasks(account).first()
 
 
 def tier_history(account: Account) -> QuerySet[TierChange]:
@@ -127,7 +141,7 @@ def tasks_for(user, *, limit: int = 200) -> TaskBuckets:
     tasks = list(
         Task.objects.filter(owner=user, status=TaskStatus.OPEN)
         .select_related("account")
-        .order_by(F("due_date").asc(nulls_last=True), "id")[:limit]
+        .order_by(*TASK_ORDER)[:limit]
     )
     return TaskBuckets(
         overdue=[t for t in tasks if t.due_date and t.due_date < today],
@@ -139,6 +153,28 @@ def tasks_for(user, *, limit: int = 200) -> TaskBuckets:
 
 def tiers() -> QuerySet[Tier]:
     return Tier.objects.order_by("position", "name")
+
+
+def tiers_with_coverage() -> QuerySet[Tier]:
+    return tiers().prefetch_related("csms")
+
+
+def stages() -> QuerySet[LifecycleStage]:
+    return LifecycleStage.objects.order_by("position", "name")
+
+
+def account_owners() -> QuerySet[Membership]:
+    """The people accounts can be assigned to, for the portfolio's CSM filter."""
+    return (
+        Membership.objects.filter(role__in=[Role.CSM, Role.MANAGER, Role.ADMIN])
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+
+
+def contacts_of(account: Account) -> QuerySet[Contact]:
+    """Current contacts first, then those who left."""
+    return Contact.objects.filter(account=account).order_by(F("left_at").asc(nulls_first=True), "name")
 
 
 @dataclass
@@ -222,6 +258,14 @@ def handoff_list() -> QuerySet[Handoff]:
     return Handoff.objects.select_related("account", "ae", "csm", "champion").order_by("-commit_date", "-id")
 
 
+def handoff_quality(*, since: dt.date) -> tuple[int | None, int]:
+    """Average completeness (percent) of the handoffs committed since ``since``, and how many there were."""
+    recent = list(Handoff.objects.filter(commit_date__gte=since).only("customer_goals", "success_criteria", "champion"))
+    if not recent:
+        return None, 0
+    return round(sum(handoff.completeness_percent for handoff in recent) / len(recent)), len(recent)
+
+
 @dataclass
 class CohortMove:
     from_tier: str
@@ -232,8 +276,6 @@ class CohortMove:
 
 def cohort_migration(*, start: dt.date, end: dt.date) -> list[CohortMove]:
     """How many accounts moved between which tiers in [start, end): seed 001's migration down the cohorts."""
-    from django.db.models import Count
-
     rows = (
         TierChange.objects.filter(changed_at__date__gte=start, changed_at__date__lt=end)
         .exclude(from_tier=None, to_tier=None)

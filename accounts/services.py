@@ -356,6 +356,16 @@ def task_reopen(*, task: Task, actor: User | None) -> Task:
 # --- Handoff -----------------------------------------------------------------------
 
 
+def _onboarding_stage(*, organization: Organization, actor: User | None) -> LifecycleStage:
+    """Where a handed-off account starts: "Onboarding", else the organization's first stage.
+
+    An admin may have renamed or reordered the defaults; only an organization with
+    no stages at all gets one made, and just that one.
+    """
+    stage = LifecycleStage.objects.filter(name=ONBOARDING_STAGE).first() or LifecycleStage.objects.order_by("position").first()
+    return stage or stage_save(organization=organization, actor=actor, name=ONBOARDING_STAGE, position=0)
+
+
 def csm_for_tier(*, tier: Tier | None) -> User | None:
     """Round-robin among the CSMs covering ``tier``: whoever was handed an account least recently."""
     candidates = list(tier.csms.all()) if tier is not None else []
@@ -402,7 +412,7 @@ def handoff_log(
     """
     from accounts.tasks import notify_csm_of_handoff
 
-    onboarding = LifecycleStage.objects.filter(name=ONBOARDING_STAGE).first() or stages_create_defaults(organization=organization)[0]
+    onboarding = _onboarding_stage(organization=organization, actor=ae)
     csm = csm or csm_for_tier(tier=tier)
     if account is None:
         account = account_create(

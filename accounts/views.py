@@ -29,7 +29,7 @@ from accounts.forms import (
 )
 from accounts.models import Account, Contact, LifecycleStage, Priority, Task, Tier
 from cs_platform.access import can, require
-from cs_platform.models import Membership, Role
+from cs_platform.models import Role
 from cs_platform.tenancy import get_for_org_or_404
 
 PORTFOLIO_PAGE_SIZE = 50
@@ -89,8 +89,8 @@ def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
         "headers": headers,
         "query": query.urlencode(),
         "tiers": selectors.tiers(),
-        "stages": LifecycleStage.objects.order_by("position"),
-        "owners": Membership.objects.filter(role__in=[Role.CSM, Role.MANAGER, Role.ADMIN]).select_related("user").order_by("user__full_name"),
+        "stages": selectors.stages(),
+        "owners": selectors.account_owners(),
         "priorities": Priority.choices,
         "today": timezone.localdate(),
     }
@@ -114,7 +114,7 @@ def account_detail(request: HttpRequest, org_slug: str, account: str) -> HttpRes
             "activity_form": ActivityForm(account=account_row),
             "tier_form": TierChangeForm(initial={"tier": account_row.tier}),
             "stage_form": StageChangeForm(initial={"stage": account_row.stage}),
-            "contacts": Contact.objects.filter(account=account_row).order_by("left_at", "name"),
+            "contacts": selectors.contacts_of(account_row),
             "tasks": selectors.open_tasks(account_row),
             "handoffs": selectors.handoffs_of(account_row),
             "tier_history": selectors.tier_history(account_row),
@@ -287,12 +287,9 @@ def handoff_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @require("handoffs.view")
 def handoff_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    handoffs = selectors.handoff_list()
-    page = Paginator(handoffs, 50).get_page(request.GET.get("page"))
-    since = timezone.localdate() - dt.timedelta(days=90)
-    recent = list(handoffs.filter(commit_date__gte=since))
-    quality = round(sum(h.completeness_percent for h in recent) / len(recent)) if recent else None
-    return render(request, "accounts/handoff_list.html", {"page": page, "quality": quality, "recent_count": len(recent)})
+    page = Paginator(selectors.handoff_list(), 50).get_page(request.GET.get("page"))
+    quality, recent_count = selectors.handoff_quality(since=timezone.localdate() - dt.timedelta(days=90))
+    return render(request, "accounts/handoff_list.html", {"page": page, "quality": quality, "recent_count": recent_count})
 
 
 @require("reports.view")
@@ -326,8 +323,8 @@ def account_settings(request: HttpRequest, org_slug: str) -> HttpResponse:
         request,
         "accounts/settings.html",
         {
-            "tiers": Tier.objects.prefetch_related("csms").order_by("position", "name"),
-            "stages": LifecycleStage.objects.order_by("position", "name"),
+            "tiers": selectors.tiers_with_coverage(),
+            "stages": selectors.stages(),
         },
     )
 

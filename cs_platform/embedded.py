@@ -75,6 +75,11 @@ def lease(home: Path, *, postgres: bool = True, redis: bool = True) -> EmbeddedS
     return servers
 
 
+def leased() -> bool:
+    """Whether this process runs on the embedded servers (no URLs configured)."""
+    return _lease is not None
+
+
 def release() -> None:
     """Give this process's lease back; the last one out stops both servers."""
     global _lease

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from cs_platform.models import AuditEntry, Invitation, Membership, User
@@ -35,8 +36,6 @@ def members_list() -> QuerySet[Membership]:
 
 
 def invitations_pending() -> QuerySet[Invitation]:
-    from django.utils import timezone
-
     return (
         Invitation.objects.filter(accepted_at=None, revoked_at=None, expires_at__gt=timezone.now())
         .select_related("invited_by")

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts import services
-from accounts.models import Account, Activity, Handoff, Task, TaskSource, Tier, TierChange
+from accounts.models import Account, Activity, Handoff, LifecycleStage, Task, TaskSource, Tier, TierChange
 from accounts.tests.factories import account, stage, tier
 from cs_platform.models import Role
 from tests.factories import member
@@ -354,3 +354,10 @@ def test_a_handoff_on_an_existing_account_moves_it_into_onboarding(org, book, cs
     assert (nordic.stage.name, nordic.tier, nordic.ae, nordic.arr) == ("Onboarding", book["premium"], ae, 2_400_000)
     assert handoff.account == nordic and Account.objects.filter(name__startswith="Nordic").count() == 1
     assert TierChange.objects.filter(account=nordic, reason="Deal committed").exists()
+
+
+def test_a_handoff_respects_an_admins_renamed_stages(org, book, in_org):
+    services.stage_save(organization=org, actor=None, stage=stage("Onboarding"), name="Kickoff")
+    handoff = services.handoff_log(organization=org, ae=member(org, Role.AE), account_name="Renamed Stages Ltd")
+    assert handoff.account.stage.name == "Kickoff"
+    assert not LifecycleStage.objects.filter(name="Onboarding").exists()  # no defaults brought back

@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django_scopes import scopes_disabled
 
+from cs_platform import embedded
 from cs_platform.demo import DEMO_PASSWORD, DEMO_PEOPLE
 from cs_platform.models import Organization
 
@@ -84,8 +85,9 @@ class Command(BaseCommand):
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.kill()
-        if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
-            self.stdout.write("Stopping the embedded PostgreSQL and Redis…")
+        if embedded.leased():
+            # Given back when this process exits; it is the last lease, so they stop.
+            self.stdout.write("Stopping the embedded servers…")
         self.stdout.write("Stopped.")
 
     def _banner(self, url: str) -> None:
