@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Account, AccountExternalId, LifecycleStage, Tier
+from api.models import ApiToken
 
 
 @dataclass
@@ -62,3 +63,8 @@ def accounts_matching(query: AccountQuery) -> QuerySet[Account]:
 def vocabulary_ids(model: type[Tier] | type[LifecycleStage], value: str) -> list[int]:
     """Ids of the organization's tiers (or stages) whose public id or name is ``value``."""
     return list(model.objects.filter(Q(public_id=value) | Q(name__iexact=value)).values_list("id", flat=True))
+
+
+def api_tokens() -> QuerySet[ApiToken]:
+    """The organization's tokens for the settings page: newest first, revoked ones too."""
+    return ApiToken.objects.select_related("created_by").order_by("-created_at", "-id")

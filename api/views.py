@@ -251,7 +251,7 @@ def api_tokens(request: HttpRequest, org_slug: str) -> HttpResponse:
         {
             "form": form,
             "created": created,
-            "tokens": ApiToken.objects.select_related("created_by"),
+            "tokens": selectors.api_tokens(),
             "api_url": request.build_absolute_uri(reverse("api_accounts")),
         },
     )
