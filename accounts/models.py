@@ -164,6 +164,10 @@ class AccountExternalId(TenantModel):
             # Upserts from a source are idempotent on this.
             models.UniqueConstraint(fields=["organization", "source", "external_id"], name="account_external_id"),
         ]
+        indexes = [
+            # Usage ingestion and connectors resolve ids without knowing the source system.
+            models.Index(fields=["organization", "external_id"], name="account_external_id_any"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source}:{self.external_id}"

@@ -1,0 +1,3 @@
+"""Connector pages (product-database connectors), mounted under /o/<org_slug>/settings/usage/."""
+
+urlpatterns: list = []
