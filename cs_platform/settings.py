@@ -159,6 +159,22 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", TESTING)
 CELERY_TASK_EAGER_PROPAGATES = CELERY_TASK_ALWAYS_EAGER
 
+# Periodic tasks; django-celery-beat's DatabaseScheduler copies these into its tables
+# on start, where an operator can also pause or re-time them in the admin.
+from celery.schedules import crontab  # noqa: E402  (kept beside its one use)
+
+CELERY_BEAT_SCHEDULE = {
+    # Days noted dirty by ingestion are rolled up within about a minute.
+    "usage-rollup-due": {"task": "integrations.rollup_due", "schedule": 60.0},
+    # Metric windows move with the date even for accounts that sent nothing new.
+    "usage-refresh-all-accounts": {
+        "task": "integrations.refresh_all_account_usage",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "usage-purge-seen-messages": {"task": "integrations.purge_seen_messages", "schedule": crontab(hour=3, minute=15)},
+    "usage-ensure-partitions": {"task": "integrations.ensure_usage_partitions", "schedule": crontab(hour=0, minute=30)},
+}
+
 # --- Auth ---------------------------------------------------------------------
 
 AUTHENTICATION_BACKENDS = [
@@ -193,6 +209,11 @@ AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0")) or None
 INVITATION_MAX_AGE_DAYS = 14
 # CSV imports with more rows than this run in a Celery worker, followed on a status page.
 ACCOUNT_IMPORT_INLINE_ROWS = int(os.environ.get("ACCOUNT_IMPORT_INLINE_ROWS", "500"))
+
+# Usage ingestion: requests a second per write key before 429, and how long message ids
+# are remembered to drop a client's retries (at least 7 days, as Segment's clients expect).
+USAGE_RATE_LIMIT_PER_SECOND = int(os.environ.get("USAGE_RATE_LIMIT_PER_SECOND", "1000"))
+USAGE_DEDUP_DAYS = int(os.environ.get("USAGE_DEDUP_DAYS", "8"))
 
 # --- Mail ---------------------------------------------------------------------
 

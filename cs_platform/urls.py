@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from api import urls as api_urls
+from integrations import urls as integrations_urls
 from cs_platform import views
 
 organization_urls = [
@@ -18,6 +19,7 @@ organization_urls = [
     path("settings/audit/", views.audit_log, name="audit_log"),
     path("", include("accounts.urls")),
     path("", include(api_urls.organization_urlpatterns)),
+    path("", include(integrations_urls.organization_urlpatterns)),
 ]
 
 urlpatterns = [
@@ -29,4 +31,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urls.api_urlpatterns)),
     path("o/<slug:org_slug>/", include(organization_urls)),
+    # Segment's /v1/… and Mixpanel's /import, at the root where their clients post.
+    path("", include(integrations_urls.ingest_urlpatterns)),
 ]

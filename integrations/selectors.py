@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Iterable
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import QuerySet
 
+from accounts.models import Account
 from cs_platform.tenancy import active_organization
 from integrations.models import EventDefinition, EventRole, WriteKey
 
@@ -48,3 +52,73 @@ def accounts_by_external_id(external_ids: Iterable[str]) -> dict[str, int]:
             [active_organization().id, wanted, PRODUCT_SOURCE],
         )
         return dict(cursor.fetchall())
+
+
+@dataclass(frozen=True)
+class UnmatchedIdentity:
+    """Events Tend could not attribute, by the product group (or user) they came from."""
+
+    kind: str  # "group", "user" or "anonymous"
+    identifier: str
+    events: int
+    users: int
+    first_at: dt.datetime
+    last_at: dt.datetime
+    hint: str  # an e-mail or name from the traits, to help an admin recognise it
+
+
+UNMATCHED_SQL = """
+SELECT kind, identifier, count(*), count(DISTINCT nullif(unmatched.user_id, '')), min(timestamp), max(timestamp),
+       max(coalesce(u.traits->>'email', u.traits->>'name', ''))
+FROM (
+    SELECT CASE WHEN e.group_id <> '' THEN 'group' WHEN e.user_id <> '' THEN 'user' ELSE 'anonymous' END AS kind,
+           CASE WHEN e.group_id <> '' THEN e.group_id WHEN e.user_id <> '' THEN e.user_id ELSE '' END AS identifier,
+           e.user_id, e.timestamp
+    FROM integrations_usageevent e
+    WHERE e.organization_id = %(organization)s AND e.account_id IS NULL
+) unmatched
+LEFT JOIN integrations_usageuser u
+    ON u.organization_id = %(organization)s AND u.user_id = unmatched.user_id AND unmatched.user_id <> ''
+GROUP BY kind, identifier
+ORDER BY count(*) DESC, identifier
+LIMIT %(limit)s
+"""
+
+
+def unmatched(limit: int = 200) -> list[UnmatchedIdentity]:
+    """The organization's unattributed events, grouped, busiest first (read off partial indexes)."""
+    with connection.cursor() as cursor:
+        cursor.execute(UNMATCHED_SQL, {"organization": active_organization().id, "limit": limit})
+        return [UnmatchedIdentity(*row) for row in cursor.fetchall()]
+
+
+def unmatched_group_ids() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT group_id FROM integrations_usageevent "
+            "WHERE organization_id = %s AND account_id IS NULL AND group_id <> ''",
+            [active_organization().id],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def account_for_mapping(value: str) -> Account:
+    """The account an admin named when mapping: its id, an external id, or its exact name.
+
+    Raises ``ValidationError`` saying what to type instead when it is none or several.
+    """
+    value = value.strip()
+    if not value:
+        raise ValidationError("Name the account: its name, its Tend id or one of its external ids.")
+    by_id = Account.objects.filter(public_id=value).first()
+    if by_id is not None:
+        return by_id
+    by_external = accounts_by_external_id([value])
+    if value in by_external:
+        return Account.objects.get(pk=by_external[value])
+    named = list(Account.objects.filter(name__iexact=value)[:2])
+    if len(named) == 1:
+        return named[0]
+    if len(named) > 1:
+        raise ValidationError(f"Several accounts are called “{value}”; use the account's id from its page URL.")
+    raise ValidationError(f"No account is called “{value}” or has that id.")

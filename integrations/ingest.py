@@ -1,0 +1,459 @@
+"""Usage ingestion: messages checked, people and accounts resolved, events stored in bulk.
+
+Two wire formats come in (Segment's HTTP API and Mixpanel's ``/import``); both are
+parsed into ``Message``s here, checked whole before anything is stored (one bad
+message rejects the request, naming each bad index and field), then stored by
+``store_messages``:
+
+1. ``identify`` and ``group`` messages update ``UsageUser`` rows (and contacts) first,
+   so a ``track`` later in the same batch is already attributed.
+2. One SQL statement stores every message: it marks message ids as seen (dropping
+   retries), attributes each event to an account (the group's external id, else the
+   user's account), inserts the events with a multi-row insert, and notes the days
+   the rollup must redo. One round trip per request, never one INSERT per event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+
+import orjson
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import Contact, ContactRole
+from cs_platform.models import Organization
+from integrations import partitions
+from integrations.models import UsageUser
+from integrations.selectors import accounts_by_external_id
+
+MAX_ID_LENGTH = 200
+MAX_EVENT_NAME_LENGTH = 200
+# Events dated before this are refused as a client's bug (an epoch of 0, a year 0001).
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+# Clocks drift: a day ahead is accepted, further is a client's bug.
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+
+SEGMENT_TYPES = ("track", "identify", "group", "page", "screen")
+
+
+@dataclass
+class Message:
+    type: str
+    message_id: str
+    timestamp: dt.datetime
+    user_id: str = ""
+    anonymous_id: str = ""
+    event: str = ""
+    group_id: str = ""
+    # Properties of a track/page, traits of an identify/group.
+    properties: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Problem:
+    index: int | None  # the message's index in the batch; None: the request itself
+    field: str
+    message: str
+
+    def as_json(self) -> dict:
+        return {"index": self.index, "field": self.field, "message": self.message}
+
+
+class InvalidMessages(Exception):
+    """One or more messages failed their checks; nothing of the request was stored."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(f"[{p.index}] {p.field}: {p.message}" for p in problems[:5]))
+        self.problems = problems
+
+
+@dataclass
+class IngestResult:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    unmatched: int = 0
+
+
+# --- Checking ---------------------------------------------------------------------------
+
+
+class _Checker:
+    """Collects every problem of a batch, so the client fixes them all in one go."""
+
+    def __init__(self, received_at: dt.datetime):
+        self.received_at = received_at
+        self.problems: list[Problem] = []
+
+    def fail(self, index: int | None, name: str, why: str) -> None:
+        self.problems.append(Problem(index, name, why))
+
+    def identifier(self, index: int, raw: dict, name: str, *, required: bool = False) -> str:
+        value = raw.get(name)
+        if value is None or value == "":
+            if required:
+                self.fail(index, name, "is required.")
+            return ""
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            self.fail(index, name, f"must be a string or a number, not {_json_type(value)}.")
+            return ""
+        text = str(value)
+        if len(text) > MAX_ID_LENGTH:
+            self.fail(index, name, f"is {len(text)} characters long; at most {MAX_ID_LENGTH} are allowed.")
+            return ""
+        if "\x00" in text:
+            self.fail(index, name, "contains a NUL character.")
+            return ""
+        return text
+
+    def event_name(self, index: int, value: object, name: str = "event") -> str:
+        if not isinstance(value, str) or not value.strip():
+            self.fail(index, name, "is required for a track call: the name of the action, e.g. “Flow Deployed”.")
+            return ""
+        if len(value) > MAX_EVENT_NAME_LENGTH:
+            self.fail(index, name, f"is {len(value)} characters long; at most {MAX_EVENT_NAME_LENGTH} are allowed.")
+            return ""
+        if "\x00" in value:
+            self.fail(index, name, "contains a NUL character.")
+            return ""
+        return value.strip()
+
+    def moment(self, index: int, value: object, name: str) -> dt.datetime | None:
+        if not isinstance(value, str):
+            self.fail(index, name, f"must be an ISO-8601 date-time string, not {_json_type(value)}.")
+            return None
+        try:
+            moment = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            self.fail(index, name, f"“{value[:40]}” is not an ISO-8601 date-time, e.g. 2026-11-24T09:30:00Z.")
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)  # Segment reads an offset-less time as UTC
+        return self.in_range(index, moment, name)
+
+    def in_range(self, index: int, moment: dt.datetime, name: str) -> dt.datetime | None:
+        if moment < EARLIEST:
+            self.fail(index, name, f"{moment:%Y-%m-%d} is before {EARLIEST:%Y-%m-%d}; check the client's clock.")
+            return None
+        if moment > self.received_at + FUTURE_TOLERANCE:
+            self.fail(index, name, f"{moment.isoformat()} is more than a day in the future; check the client's clock.")
+            return None
+        return moment
+
+    def mapping(self, index: int, raw: dict, name: str) -> dict:
+        value = raw.get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(index, name, f"must be an object, not {_json_type(value)}.")
+            return {}
+        return value
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "an array", dict: "an object"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def parse_segment(
+    payloads: list, *, received_at: dt.datetime, sent_at: str | None = None, only_type: str | None = None
+) -> list[Message]:
+    """Segment messages (``/v1/batch`` items, or one ``/v1/<type>`` body) as ``Message``s.
+
+    Raises ``InvalidMessages`` naming every bad message and field.
+    """
+    check = _Checker(received_at)
+    batch_sent_at = _parse_sent_at(sent_at)
+    messages: list[Message] = []
+    for index, raw in enumerate(payloads):
+        if not isinstance(raw, dict):
+            check.fail(index, "message", f"must be an object, not {_json_type(raw)}.")
+            continue
+        kind = only_type or raw.get("type")
+        if kind not in SEGMENT_TYPES:
+            shown = f"“{kind}”" if isinstance(kind, str) else _json_type(kind)
+            check.fail(index, "type", f"{shown} is not a message type; use one of {', '.join(SEGMENT_TYPES)}.")
+            continue
+        user_id = check.identifier(index, raw, "userId")
+        anonymous_id = check.identifier(index, raw, "anonymousId")
+        if not user_id and not anonymous_id and "userId" not in raw and "anonymousId" not in raw:
+            check.fail(index, "userId", "a userId or an anonymousId is required.")
+        message_id = check.identifier(index, raw, "messageId") or f"tend-{uuid.uuid4()}"
+        context = check.mapping(index, raw, "context")
+        properties = check.mapping(index, raw, "traits" if kind in ("identify", "group") else "properties")
+        if kind in ("identify", "group") and not properties and isinstance(context.get("traits"), dict):
+            properties = context["traits"]
+        event = ""
+        group_id = ""
+        if kind == "track":
+            event = check.event_name(index, raw.get("event"))
+        elif kind in ("page", "screen"):
+            name = raw.get("name")
+            event = name.strip()[:MAX_EVENT_NAME_LENGTH] if isinstance(name, str) else ""
+        if kind == "group":
+            group_id = check.identifier(index, raw, "groupId", required=True)
+        else:
+            # Segment clients put the account on any call as context.groupId (B2B spec).
+            group_id = check.identifier(index, context, "groupId") if context else ""
+        timestamp = _segment_time(check, index, raw, batch_sent_at)
+        if timestamp is None:
+            continue
+        messages.append(
+            Message(
+                type=kind, message_id=message_id, timestamp=timestamp, user_id=user_id, anonymous_id=anonymous_id,
+                event=event, group_id=group_id, properties=properties,
+            )
+        )
+    if check.problems:
+        raise InvalidMessages(check.problems)
+    return messages
+
+
+def _parse_sent_at(sent_at: object) -> dt.datetime | None:
+    if not isinstance(sent_at, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(sent_at.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _segment_time(check: _Checker, index: int, raw: dict, batch_sent_at: dt.datetime | None) -> dt.datetime | None:
+    """When it happened: ``timestamp``; else ``originalTimestamp`` corrected for the client's
+    clock by ``sentAt`` (as Segment does); else when Tend received it."""
+    if raw.get("timestamp") not in (None, ""):
+        return check.moment(index, raw["timestamp"], "timestamp")
+    if raw.get("originalTimestamp") not in (None, ""):
+        original = check.moment(index, raw["originalTimestamp"], "originalTimestamp")
+        sent_at = _parse_sent_at(raw.get("sentAt")) or batch_sent_at
+        if original is None or sent_at is None:
+            return original
+        return check.in_range(index, check.received_at - (sent_at - original), "originalTimestamp")
+    return check.received_at
+
+
+def parse_mixpanel(records: list, *, received_at: dt.datetime, group_key: str) -> list[Message]:
+    """Mixpanel ``/import`` records (``{"event", "properties": {time, distinct_id, $insert_id…}}``)."""
+    check = _Checker(received_at)
+    messages: list[Message] = []
+    for index, raw in enumerate(records):
+        if not isinstance(raw, dict):
+            check.fail(index, "record", f"must be an object, not {_json_type(raw)}.")
+            continue
+        event = check.event_name(index, raw.get("event"))
+        properties = raw.get("properties")
+        if not isinstance(properties, dict):
+            check.fail(index, "properties", "is required: an object with time, distinct_id and $insert_id.")
+            continue
+        user_id = check.identifier(index, properties, "distinct_id")
+        anonymous_id = check.identifier(index, properties, "$device_id")
+        if not user_id and not anonymous_id:
+            check.fail(index, "properties.distinct_id", "is required.")
+        insert_id = check.identifier(index, properties, "$insert_id", required=True)
+        group_id = check.identifier(index, properties, group_key)
+        timestamp = _mixpanel_time(check, index, properties.get("time"))
+        if timestamp is None or not event:
+            continue
+        kept = {key: value for key, value in properties.items() if key not in ("time", "distinct_id", "$insert_id", "token")}
+        messages.append(
+            Message(
+                type="track", message_id=f"mixpanel:{insert_id}", timestamp=timestamp, user_id=user_id,
+                anonymous_id=anonymous_id, event=event, group_id=group_id, properties=kept,
+            )
+        )
+    if check.problems:
+        raise InvalidMessages(check.problems)
+    return messages
+
+
+def _mixpanel_time(check: _Checker, index: int, value: object) -> dt.datetime | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        check.fail(index, "properties.time", "is required: seconds (or milliseconds) since the Unix epoch.")
+        return None
+    seconds = value / 1000 if value > 100_000_000_000 else value  # Mixpanel takes either
+    try:
+        moment = dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        check.fail(index, "properties.time", f"{value} is not a time Tend can read.")
+        return None
+    return check.in_range(index, moment, "properties.time")
+
+
+# --- Storing ----------------------------------------------------------------------------
+
+STORE_SQL = """
+WITH incoming AS (
+    SELECT * FROM unnest(
+        %(timestamps)s::timestamptz[], %(types)s::text[], %(events)s::text[], %(user_ids)s::text[],
+        %(anonymous_ids)s::text[], %(group_ids)s::text[], %(message_ids)s::text[], %(properties)s::jsonb[]
+    ) AS t(timestamp, type, event, user_id, anonymous_id, group_id, message_id, properties)
+), fresh AS (
+    INSERT INTO integrations_seenmessage (organization_id, message_id, seen_on)
+    SELECT %(organization)s, message_id, %(today)s FROM incoming
+    ON CONFLICT DO NOTHING
+    RETURNING message_id
+), stored AS (
+    INSERT INTO integrations_usageevent (
+        organization_id, timestamp, received_at, type, event, user_id, anonymous_id, group_id,
+        account_id, message_id, source, properties
+    )
+    SELECT %(organization)s, i.timestamp, %(received_at)s, i.type, i.event, i.user_id, i.anonymous_id,
+           i.group_id, coalesce(by_group.account_id, by_user.account_id), i.message_id, %(source)s, i.properties
+    FROM incoming i
+    JOIN fresh USING (message_id)
+    LEFT JOIN integrations_usageuser by_user
+        ON by_user.organization_id = %(organization)s AND by_user.user_id = i.user_id AND i.user_id <> ''
+    LEFT JOIN LATERAL (
+        SELECT e.account_id FROM accounts_accountexternalid e
+        WHERE e.organization_id = %(organization)s AND e.external_id = i.group_id AND i.group_id <> ''
+        ORDER BY (e.source <> 'product'), e.id LIMIT 1
+    ) by_group ON true
+    RETURNING timestamp, account_id
+), noted AS (
+    INSERT INTO integrations_dirtyday (organization_id, day)
+    SELECT DISTINCT %(organization)s, (timestamp AT TIME ZONE 'UTC')::date FROM stored WHERE account_id IS NOT NULL
+)
+SELECT count(*), count(*) FILTER (WHERE account_id IS NULL) FROM stored
+"""
+
+
+def store_messages(*, organization: Organization, messages: list[Message], source: str) -> IngestResult:
+    """Store checked messages for ``organization`` (inside its scope); retries are dropped."""
+    result = IngestResult(received=len(messages))
+    if not messages:
+        return result
+    unique: dict[str, Message] = {}
+    for message in messages:
+        unique.setdefault(message.message_id, message)  # a message repeated within one request counts once
+    rows = list(unique.values())
+    partitions.ensure_months({partitions.month_of(message.timestamp) for message in rows})
+    received_at = timezone.now()
+    with transaction.atomic():
+        people = [message for message in rows if message.type in ("identify", "group")]
+        if people:
+            _apply_identities(organization, people, received_at)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                STORE_SQL,
+                {
+                    "organization": organization.id,
+                    "today": received_at.date(),
+                    "received_at": received_at,
+                    "source": source,
+                    "timestamps": [m.timestamp for m in rows],
+                    "types": [m.type for m in rows],
+                    "events": [m.event for m in rows],
+                    "user_ids": [m.user_id for m in rows],
+                    "anonymous_ids": [m.anonymous_id for m in rows],
+                    "group_ids": [m.group_id for m in rows],
+                    "message_ids": [m.message_id for m in rows],
+                    "properties": [orjson.dumps(m.properties).decode() for m in rows],
+                },
+            )
+            stored, unmatched = cursor.fetchone()
+    result.stored, result.unmatched = stored, unmatched
+    result.duplicates = len(messages) - stored
+    return result
+
+
+def ingest_segment(organization: Organization, payloads: list[dict], *, sent_at: str | None = None) -> IngestResult:
+    """Check and store Segment messages (what the API does, for the demo seeder and scripts)."""
+    messages = parse_segment(payloads, received_at=timezone.now(), sent_at=sent_at)
+    return store_messages(organization=organization, messages=messages, source="segment")
+
+
+# --- People and accounts ------------------------------------------------------------------
+
+
+def _apply_identities(organization: Organization, messages: list[Message], now: dt.datetime) -> None:
+    """``identify``: the user's traits (and contact); ``group``: the user's account."""
+    user_ids = {m.user_id for m in messages if m.user_id}
+    users = {user.user_id: user for user in UsageUser.objects.filter(user_id__in=user_ids).select_related("contact")}
+    accounts = accounts_by_external_id(m.group_id for m in messages if m.type == "group")
+    newly_matched: list[UsageUser] = []
+    for message in sorted(messages, key=lambda m: m.timestamp):
+        if not message.user_id:
+            continue  # anonymous identify/group: nothing to remember a person by
+        user = users.get(message.user_id)
+        if user is None:
+            user = users[message.user_id] = UsageUser(
+                organization=organization, user_id=message.user_id, first_seen_at=message.timestamp
+            )
+        user.last_seen_at = max(user.last_seen_at or message.timestamp, message.timestamp)
+        if message.type == "identify":
+            user.traits = {**user.traits, **message.properties}
+        else:
+            user.group_id = message.group_id
+            account_id = accounts.get(message.group_id)
+            if account_id is not None and user.account_id != account_id:
+                user.account_id = account_id
+                newly_matched.append(user)
+    for user in users.values():
+        user.save()
+        if user.account_id is not None:
+            _sync_contact(organization, user)
+    for user in newly_matched:
+        attribute_unmatched(organization=organization, user_ids=[user.user_id], account_id=user.account_id)
+
+
+def _sync_contact(organization: Organization, user: UsageUser) -> None:
+    """The product's user as a contact of their account, kept to their latest traits."""
+    traits = user.traits
+    email = traits.get("email") if isinstance(traits.get("email"), str) else ""
+    name = _name_from(traits) or email or user.user_id
+    contact = user.contact
+    if contact is None:
+        contact = Contact.objects.filter(source="product", external_id=user.user_id).first()
+    if contact is None:
+        contact = Contact(
+            organization=organization, account_id=user.account_id, source="product", external_id=user.user_id,
+            role=ContactRole.USER,
+        )
+    contact.account_id = user.account_id
+    contact.name = name[:200]
+    if email and len(email) <= 254:
+        contact.email = email
+    if isinstance(traits.get("title"), str):
+        contact.title = traits["title"][:120]
+    contact.save()
+    if user.contact_id != contact.id:
+        user.contact = contact
+        user.save(update_fields=["contact"])
+
+
+def _name_from(traits: dict) -> str:
+    if isinstance(traits.get("name"), str) and traits["name"].strip():
+        return traits["name"].strip()
+    parts = [traits.get(key) for key in ("firstName", "lastName", "first_name", "last_name")]
+    return " ".join(part.strip() for part in parts if isinstance(part, str) and part.strip())
+
+
+def attribute_unmatched(*, organization: Organization, account_id: int, user_ids=(), group_ids=()) -> int:
+    """Give unmatched events of these users or groups to ``account_id``; they count from now.
+
+    Returns how many events moved. The days they fall on are noted for the rollup.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH moved AS (
+                UPDATE integrations_usageevent SET account_id = %(account)s
+                WHERE organization_id = %(organization)s AND account_id IS NULL
+                  AND ((user_id = ANY(%(users)s) AND user_id <> '') OR (group_id = ANY(%(groups)s) AND group_id <> ''))
+                RETURNING timestamp
+            ), noted AS (
+                INSERT INTO integrations_dirtyday (organization_id, day)
+                SELECT DISTINCT %(organization)s, (timestamp AT TIME ZONE 'UTC')::date FROM moved
+            )
+            SELECT count(*) FROM moved
+            """,
+            {"account": account_id, "organization": organization.id, "users": list(user_ids), "groups": list(group_ids)},
+        )
+        return cursor.fetchone()[0]

@@ -1,0 +1,343 @@
+"""The ingestion endpoints: Segment's HTTP API (``/v1/batch``, ``/v1/track``…) and
+Mixpanel's ``/import``, so customers point the client libraries they already use at Tend.
+
+A request is checked in the order that costs least to refuse: size, key, rate,
+JSON, then every message. Any failure answers JSON ``{"code", "message"}`` (plus the
+bad messages' indexes and fields) and stores nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import zlib
+from functools import wraps
+from typing import Callable
+
+import orjson
+import redis
+from django.conf import settings
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django_scopes import scope, scopes_disabled
+
+from api.auth import LAST_USED_RESOLUTION, ApiError
+from cs_platform.selectors import token_hash
+from integrations import ingest
+from integrations.models import WRITE_KEY_MARKER, WriteKey
+
+# Segment's limits: 32 KB a message, 500 KB a request. Mixpanel's: 2,000 records, 10 MB.
+SEGMENT_MAX_MESSAGE = 32 * 1024
+SEGMENT_MAX_REQUEST = 500 * 1024
+MIXPANEL_MAX_RECORDS = 2000
+MIXPANEL_MAX_REQUEST = 10 * 1024 * 1024
+WHERE_KEYS_ARE_MADE = "An admin creates write keys under Settings → Usage data."
+
+
+def _json(payload: dict, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
+    response = HttpResponse(orjson.dumps(payload), status=status, content_type="application/json")
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _error_response(error: ApiError, extra: dict | None = None) -> HttpResponse:
+    return _json({"code": error.code, "message": error.message, **(extra or {})}, error.status, error.headers)
+
+
+# --- Body ---------------------------------------------------------------------------------
+
+
+def _body(request: HttpRequest, limit: int) -> bytes:
+    """The request body, un-gzipped, refused past ``limit`` bytes (before or after inflating)."""
+    too_large = ApiError(400, "request_too_large", f"The request is larger than {limit // 1024} KB; send smaller batches.")
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise too_large
+    raw = request.read(limit + 1)
+    if len(raw) > limit:
+        raise too_large
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        return raw
+    if encoding != "gzip":
+        raise ApiError(400, "unsupported_encoding", f"Content-Encoding “{encoding[:20]}” is not supported; send gzip or nothing.")
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        body = inflater.decompress(raw, limit + 1)  # bounded: a small bomb cannot inflate past the limit
+    except zlib.error:
+        raise ApiError(400, "invalid_gzip", "The body says Content-Encoding: gzip but is not valid gzip.") from None
+    if len(body) > limit or inflater.unconsumed_tail:
+        raise too_large
+    return body
+
+
+def _parse_json(body: bytes) -> object:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise ApiError(400, "invalid_json", f"The body is not valid JSON: {error}.") from None
+
+
+# --- Keys and rates ----------------------------------------------------------------------------
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": 'Basic realm="Tend ingestion"'})
+
+
+def _basic_username(request: HttpRequest) -> str | None:
+    header = request.headers.get("Authorization", "").strip()
+    if not header:
+        return None
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "basic":
+        raise _unauthorized("Send the write key as the HTTP Basic user name (password empty), or as writeKey in the body.")
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise _unauthorized("The Basic credentials are not valid base64 of “writeKey:”.") from None
+    return decoded.partition(":")[0]
+
+
+def _write_key(presented: str | None) -> WriteKey:
+    if not presented:
+        raise _unauthorized(f"No write key: send it as the HTTP Basic user name or as writeKey in the body. {WHERE_KEYS_ARE_MADE}")
+    if not presented.startswith(WRITE_KEY_MARKER):
+        raise _unauthorized(f"That is not a Tend write key: they start with “{WRITE_KEY_MARKER}”. {WHERE_KEYS_ARE_MADE}")
+    # The key names no organization, so finding it crosses tenants by nature; its
+    # unguessable hash confines the lookup, and its organization's scope all that follows.
+    with scopes_disabled():
+        key = WriteKey.objects.select_related("organization").filter(key_hash=token_hash(presented)).first()
+    if key is None:
+        raise _unauthorized(f"This write key is not recognised: check it was copied whole. {WHERE_KEYS_ARE_MADE}")
+    if key.revoked_at is not None:
+        raise _unauthorized(f"This write key was revoked on {key.revoked_at:%Y-%m-%d}. {WHERE_KEYS_ARE_MADE}")
+    return key
+
+
+_redis: redis.Redis | None = None
+
+
+def _redis_client() -> redis.Redis:
+    global _redis
+    if _redis is None:
+        _redis = redis.Redis.from_url(settings.REDIS_URL)
+    return _redis
+
+
+def _check_rate(key: WriteKey) -> None:
+    """At most ``USAGE_RATE_LIMIT_PER_SECOND`` requests a second per key (a fixed one-second window)."""
+    limit = settings.USAGE_RATE_LIMIT_PER_SECOND
+    second = int(timezone.now().timestamp())
+    # By the key's hash, not its row id: ids repeat across databases sharing one Redis.
+    counter = f"tend:ingest-rate:{key.key_hash[:24]}:{second}"
+    pipe = _redis_client().pipeline(transaction=False)
+    pipe.incr(counter)
+    pipe.expire(counter, 2)
+    count, _ = pipe.execute()
+    if count > limit:
+        raise ApiError(
+            429, "rate_limited", f"More than {limit} requests in one second with this write key; retry after a second.",
+            headers={"Retry-After": "1"},
+        )
+
+
+def _record_use(key: WriteKey) -> None:
+    now = timezone.now()
+    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
+        return
+    WriteKey.objects.filter(pk=key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION)
+    ).update(last_used_at=now)
+
+
+def _ingestion(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """POST only, CSRF-exempt (no cookies: the write key authenticates), errors as JSON."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method != "POST":
+            return _error_response(
+                ApiError(405, "method_not_allowed", f"{request.path} takes POST, not {request.method}.", headers={"Allow": "POST"})
+            )
+        try:
+            return view(request, *args, **kwargs)
+        except ApiError as error:
+            return _error_response(error)
+        except ingest.InvalidMessages as error:
+            count = len(error.problems)
+            first = error.problems[0]
+            where = f"message {first.index}" if first.index is not None else "the request"
+            return _json(
+                {
+                    "code": "invalid_messages",
+                    "message": f"{count} problem{'s' if count != 1 else ''}; nothing was stored. "
+                    f"First: {where}, {first.field}: {first.message}",
+                    "errors": [problem.as_json() for problem in error.problems[:100]],
+                },
+                400,
+            )
+
+    return wrapper
+
+
+def _authorised(request: HttpRequest, body_key: object = None) -> WriteKey:
+    presented = _basic_username(request)
+    if presented is None and isinstance(body_key, str):
+        presented = body_key
+    key = _write_key(presented)
+    _check_rate(key)
+    with scope(organization=key.organization):
+        _record_use(key)
+    return key
+
+
+def _oversized(messages: list, body: bytes) -> None:
+    """32 KB a message: only measured when the request could hold one that big."""
+    if len(body) <= SEGMENT_MAX_MESSAGE:
+        return
+    problems = [
+        ingest.Problem(index, "message", f"is {size // 1024} KB; a message may be at most 32 KB.")
+        for index, message in enumerate(messages)
+        if (size := len(orjson.dumps(message))) > SEGMENT_MAX_MESSAGE
+    ]
+    if problems:
+        raise ingest.InvalidMessages(problems)
+
+
+def _store(key: WriteKey, messages: list[ingest.Message], source: str) -> ingest.IngestResult:
+    with scope(organization=key.organization):
+        return ingest.store_messages(organization=key.organization, messages=messages, source=source)
+
+
+# --- Segment --------------------------------------------------------------------------------------
+
+
+@_ingestion
+def segment_batch(request: HttpRequest) -> HttpResponse:
+    """``POST /v1/batch``: ``{"batch": [message, …], "writeKey"?, "sentAt"?, "context"?}``."""
+    body = _body(request, SEGMENT_MAX_REQUEST)
+    presented = _basic_username(request)  # a wrong key is refused before the JSON is read
+    if presented is not None:
+        key = _authorised(request)
+    payload = _parse_json(body)
+    if not isinstance(payload, dict) or not isinstance(payload.get("batch"), list):
+        raise ApiError(400, "invalid_batch", "The body must be an object with a “batch” array of messages.")
+    if presented is None:
+        key = _authorised(request, payload.get("writeKey"))
+    batch = payload["batch"]
+    if not batch:
+        raise ApiError(400, "invalid_batch", "The “batch” array is empty.")
+    _oversized(batch, body)
+    batch = _with_shared_context(batch, payload.get("context"))
+    messages = ingest.parse_segment(batch, received_at=timezone.now(), sent_at=payload.get("sentAt"))
+    _store(key, messages, "segment")
+    return _json({"success": True})
+
+
+def _with_shared_context(batch: list, shared: object) -> list:
+    """The batch's ``context`` under each message's own (the message's keys win)."""
+    if not isinstance(shared, dict) or not shared:
+        return batch
+    return [
+        {**message, "context": {**shared, **message.get("context", {})}}
+        if isinstance(message, dict) and isinstance(message.get("context", {}), dict)
+        else message
+        for message in batch
+    ]
+
+
+@_ingestion
+def segment_single(request: HttpRequest, kind: str) -> HttpResponse:
+    """``POST /v1/track`` (and identify, group, page): one message as the body."""
+    body = _body(request, SEGMENT_MAX_MESSAGE)
+    presented = _basic_username(request)
+    if presented is not None:
+        key = _authorised(request)
+    payload = _parse_json(body)
+    if not isinstance(payload, dict):
+        raise ApiError(400, "invalid_message", f"The body must be one {kind} message, a JSON object.")
+    if presented is None:
+        key = _authorised(request, payload.get("writeKey"))
+    messages = ingest.parse_segment([payload], received_at=timezone.now(), sent_at=payload.get("sentAt"), only_type=kind)
+    _store(key, messages, "segment")
+    return _json({"success": True})
+
+
+# --- Mixpanel ----------------------------------------------------------------------------------------
+
+
+def _mixpanel_records(body: bytes) -> list:
+    """A JSON array, one JSON object, or newline-delimited JSON (one record a line)."""
+    stripped = body.strip()
+    if stripped.startswith(b"["):
+        records = _parse_json(stripped)
+        if not isinstance(records, list):
+            raise ApiError(400, "invalid_json", "The body must be a JSON array of records or one record a line.")
+        return records
+    records = []
+    for number, line in enumerate(stripped.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(orjson.loads(line))
+        except orjson.JSONDecodeError as error:
+            raise ApiError(400, "invalid_json", f"Line {number} is not valid JSON: {error}.") from None
+    return records
+
+
+@_ingestion
+def mixpanel_import(request: HttpRequest) -> HttpResponse:
+    """``POST /import``: Mixpanel's import API, for backfilling history. ``$insert_id`` is required
+    (as Mixpanel's strict mode asks) and deduplicates; ``?group_key=`` names the property that
+    holds the account's external id (default ``group_id``)."""
+    key = _authorised(request)
+    body = _body(request, MIXPANEL_MAX_REQUEST)
+    records = _mixpanel_records(body)
+    if not records:
+        raise ApiError(400, "invalid_batch", "No records: send a JSON array of events or one event a line.")
+    if len(records) > MIXPANEL_MAX_RECORDS:
+        raise ApiError(400, "too_many_records", f"{len(records)} records; at most {MIXPANEL_MAX_RECORDS} a request.")
+    group_key = request.GET.get("group_key", "group_id").strip() or "group_id"
+    try:
+        messages = ingest.parse_mixpanel(records, received_at=timezone.now(), group_key=group_key)
+    except ingest.InvalidMessages as error:
+        # Mixpanel's own error shape, so its clients report it; plus Tend's code and message.
+        failed = [
+            {
+                "index": problem.index,
+                "$insert_id": _insert_id(records, problem.index),
+                "field": problem.field,
+                "message": problem.message,
+            }
+            for problem in error.problems[:100]
+        ]
+        first = error.problems[0]
+        return _json(
+            {
+                "code": 400,
+                "error": "some data points in the request failed validation",
+                "message": f"{len(error.problems)} problem(s); nothing was stored. First: record {first.index}, "
+                f"{first.field}: {first.message}",
+                "failed_records": failed,
+                "num_records_imported": 0,
+                "status": "Bad Request",
+            },
+            400,
+        )
+    result = _store(key, messages, "mixpanel")
+    return _json({"code": 200, "num_records_imported": result.stored, "status": "OK"})
+
+
+def _insert_id(records: list, index: int | None) -> str | None:
+    if index is None or not isinstance(records[index], dict) or not isinstance(records[index].get("properties"), dict):
+        return None
+    value = records[index]["properties"].get("$insert_id")
+    return value if isinstance(value, str) else None
