@@ -28,11 +28,14 @@ test: install  ## the whole suite (embedded PostgreSQL/Redis unless DATABASE_URL
 bench: install  ## every benchmark, or one: make bench ONLY=<name>
 	$(PY) bench/run.py $(ONLY)
 
+# Chart.js's source-map comment is dropped: the map is not shipped, and collectstatic's
+# manifest storage would fail on the file it names.
 vendor:  ## refresh the front-end libraries served as our own static files
 	cd /tmp && rm -rf tend-vendor && mkdir tend-vendor && cd tend-vendor && \
-	  npm pack --silent htmx.org@2.0.11 @picocss/pico@2.1.1 && \
+	  npm pack --silent htmx.org@2.0.11 @picocss/pico@2.1.1 chart.js@4.6.1 && \
 	  tar xzf htmx.org-2.0.11.tgz && cp package/dist/htmx.min.js $(CURDIR)/cs_platform/static/vendor/htmx.min.js && rm -rf package && \
-	  tar xzf picocss-pico-2.1.1.tgz && cp package/css/pico.min.css $(CURDIR)/cs_platform/static/vendor/pico.min.css
+	  tar xzf picocss-pico-2.1.1.tgz && cp package/css/pico.min.css $(CURDIR)/cs_platform/static/vendor/pico.min.css && rm -rf package && \
+	  tar xzf chart.js-4.6.1.tgz && sed '/^\/\/# sourceMappingURL=/d' package/dist/chart.umd.min.js > $(CURDIR)/cs_platform/static/vendor/chart.umd.min.js
 
 clean-data:  ## forget the embedded servers' data (stop `make demo` first)
 	rm -rf .tend

@@ -21,7 +21,7 @@ from accounts.models import Account, AccountExternalId
 
 HEADER = [
     "Name", "External ids", "Tier", "Stage", "Owner email", "ARR", "Currency", "Renewal date",
-    "Last contact", "Next action", "Next action due", "Priority", "Status",
+    "Last contact", "Last seen", "Next action", "Next action due", "Priority", "Status",
 ]
 CHUNK_SIZE = 2000
 # A cell starting with one of these is run as a formula by Excel and friends.
@@ -92,6 +92,8 @@ def _lines(accounts: QuerySet[Account], time_zone: dt.tzinfo) -> Iterator[str]:
             account.currency,
             _date(account.renewal_date),
             _date(timezone.localtime(account.last_contacted_at, time_zone) if account.last_contacted_at else None),
+            # When the account last used the product (usage rollups), in the same time zone.
+            _date(timezone.localtime(account.last_seen_at, time_zone) if account.last_seen_at else None),
             _text(account.next_action_title),
             _date(account.next_action_due),
             account.get_priority_display(),

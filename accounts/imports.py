@@ -32,11 +32,10 @@ from django.db import models, transaction
 from accounts.models import Account, AccountExternalId, Contact, ContactRole, LifecycleStage, Priority, Tier
 from accounts.services import account_change_stage, account_change_tier, account_create, account_update, contact_save
 from cs_platform.audit import audit_log
+from cs_platform.csv_files import MAX_BYTES, MAX_ROWS, ImportRejected, RowError, quoted, read_csv, reject
 from cs_platform.models import Membership, Organization, User
 
 CSV_SOURCE = "csv"
-MAX_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 50_000
 UPLOAD_TTL_SECONDS = 60 * 60
 MAX_ERRORS_SHOWN = 200
 PREVIEW_ROWS = 20
@@ -56,36 +55,8 @@ class ImportKind(models.TextChoices):
 # --- Errors ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RowError:
-    """One reason the file cannot be imported; ``row`` is None for a problem of the whole file."""
-
-    message: str
-    row: int | None = None  # as in the file: the header is row 1
-    column: str = ""
-    value: str = ""
-
-    def __str__(self) -> str:
-        if self.row is None:
-            return self.message
-        where = f"row {self.row}, column '{self.column}'" if self.column else f"row {self.row}"
-        return f"{where}: {self.message}"
-
-
-class ImportRejected(Exception):
-    """The file (or the mapping) cannot be imported; nothing was written."""
-
-    def __init__(self, errors: list[RowError]):
-        self.errors = sorted(errors, key=lambda error: error.row or 0)
-        super().__init__(str(self.errors[0]))
-
-
 class _Problem(Exception):
     """A cell's value cannot be used; the message says why and what to write instead."""
-
-
-def _quoted(value: str) -> str:
-    return f"'{value[:60]}…'" if len(value) > 60 else f"'{value}'"
 
 
 def _fold(text: str) -> str:
@@ -146,7 +117,7 @@ def _domains(value: str, lookups: _Lookups) -> list[str]:
             continue
         if not _DOMAIN.match(host):
             raise _Problem(
-                f"contains {_quoted(token)}, which is not a domain name; "
+                f"contains {quoted(token)}, which is not a domain name; "
                 "write domains like example.com, separated by commas or spaces"
             )
         if host not in domains:
@@ -421,7 +392,7 @@ def upload_stage(*, organization: Organization, kind: str, file: UploadedFile) -
     """Read an uploaded CSV file and keep its rows for the mapping step; nothing is written."""
     if kind not in ImportKind.values:
         raise ImportRejected([RowError(f"Choose what the file holds: {_one_of(ImportKind.values)}.")])
-    headers, rows = _read_csv(file)
+    headers, rows = read_csv(file, example_header="External id, Name", max_bytes=MAX_BYTES, max_rows=MAX_ROWS)
     upload = Upload(
         id=secrets.token_urlsafe(16), kind=kind, filename=file.name or "upload.csv", headers=headers, rows=rows
     )
@@ -434,81 +405,6 @@ def upload_confirm_mapping(*, organization: Organization, upload: Upload, column
     upload.columns = columns
     _store(organization, upload)
     return upload
-
-
-def _reject(message: str) -> ImportRejected:
-    return ImportRejected([RowError(message)])
-
-
-def _read_csv(file: UploadedFile) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    # The size is known before reading, so a huge file is never loaded into memory.
-    if file.size is not None and file.size > MAX_BYTES:
-        raise _reject(
-            f"The file is {file.size / 1024 / 1024:.1f} MB; the limit is {MAX_BYTES // 1024 // 1024} MB. "
-            "Split it into smaller files and import them one after the other."
-        )
-    raw = b"".join(file.chunks())
-    if not raw.strip():
-        raise _reject("The file is empty. Export the sheet as CSV with a header row and at least one row of data.")
-    try:
-        # utf-8-sig also reads plain UTF-8, and drops the byte-order mark Excel writes.
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise _reject(
-            f"The file is not UTF-8 text (the byte at position {error.start} is not UTF-8). "
-            "Save it as “CSV UTF-8” from your spreadsheet and upload it again."
-        ) from None
-
-    first_line = text.split("\n", 1)[0]
-    # Spreadsheets in many locales write ";" (or tabs) between values, not ",".
-    delimiter = max(",;\t", key=first_line.count)
-    # Strict: a stray quote would otherwise swallow every row after it into one cell.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    headers: list[str] = []
-    rows: list[tuple[int, list[str]]] = []
-    errors: list[RowError] = []
-    number = 0  # a record is one spreadsheet row, even with a line break inside a cell
-    try:
-        for number, cells in enumerate(reader, start=1):
-            cells = [cell.strip() for cell in cells]
-            if number == 1:
-                headers = _headers(cells)
-                continue
-            if not any(cells):
-                continue
-            if any(cells[len(headers):]):
-                errors.append(RowError(
-                    f"has {len(cells)} values but the header names {len(headers)} columns; "
-                    "put double quotes around values that contain a comma", row=number,
-                ))
-            rows.append((number, (cells + [""] * len(headers))[: len(headers)]))
-            if len(rows) > MAX_ROWS:
-                raise _reject(
-                    f"The file has more than {MAX_ROWS:,} rows. Split it into files of at most {MAX_ROWS:,} rows."
-                )
-    except csv.Error as error:
-        raise _reject(
-            f"Row {number + 1} cannot be read as CSV ({error}). Look for a double quote that is not closed, "
-            "or text right after a closing quote."
-        ) from None
-    if errors:
-        raise ImportRejected(errors)
-    if not rows:
-        raise _reject("The file has a header row but no rows of data.")
-    return headers, rows
-
-
-def _headers(cells: list[str]) -> list[str]:
-    headers: list[str] = []
-    for position, cell in enumerate(cells, start=1):
-        header = cell or f"Column {position}"
-        # Errors name columns by header, so two columns must not share one.
-        while header in headers:
-            header = f"{header} ({position})"
-        headers.append(header)
-    if not any(cells):
-        raise _reject("The first row is empty; it must name the columns, such as External id, Name.")
-    return headers
 
 
 def guess_columns(kind: str, headers: list[str]) -> list[str]:
@@ -578,7 +474,7 @@ def plan_import(*, organization: Organization, upload: Upload, columns: list[str
             try:
                 values[f.name] = f.parse(value, lookups)
             except _Problem as problem:
-                plan.errors.append(RowError(f"{_quoted(value)} {problem}", number, upload.headers[index], value))
+                plan.errors.append(RowError(f"{quoted(value)} {problem}", number, upload.headers[index], value))
         plan.rows.append(PlannedRow(row=number, values=values))
 
     def column(name: str) -> str:
@@ -661,7 +557,7 @@ def _plan_accounts(plan: Plan, column: Callable[[str], str]) -> None:
     for first, again in _duplicates((row, row.values["external_id"]) for row in rows):
         key = again.values["external_id"]
         plan.errors.append(RowError(
-            f"{_quoted(key)} is also the external id of row {first.row}; each account may appear only once in a file, "
+            f"{quoted(key)} is also the external id of row {first.row}; each account may appear only once in a file, "
             "so remove or merge one of the two rows", again.row, column("external_id"), key,
         ))
     in_file = {row.values["external_id"] for row in rows}
@@ -672,12 +568,12 @@ def _plan_accounts(plan: Plan, column: Callable[[str], str]) -> None:
         key, parent = row.values["external_id"], row.values.get("parent_external_id")
         if parent == key:
             plan.errors.append(RowError(
-                f"{_quoted(parent)} is the account's own external id; an account cannot be its own parent",
+                f"{quoted(parent)} is the account's own external id; an account cannot be its own parent",
                 row.row, column("parent_external_id"), parent,
             ))
         elif parent is not None and parent not in in_file and parent not in plan.accounts:
             plan.errors.append(RowError(
-                f"{_quoted(parent)} matches no account in this file or imported before; "
+                f"{quoted(parent)} matches no account in this file or imported before; "
                 "check the id or leave the cell empty",
                 row.row, column("parent_external_id"), parent,
             ))
@@ -690,7 +586,7 @@ def _plan_accounts(plan: Plan, column: Callable[[str], str]) -> None:
         trail = " → ".join(str(row.row) for row in [*loop, loop[0]])
         head = loop[0]
         plan.errors.append(RowError(
-            f"{_quoted(head.values['parent_external_id'])} makes a loop of parents (rows {trail}); "
+            f"{quoted(head.values['parent_external_id'])} makes a loop of parents (rows {trail}); "
             "an account cannot sit under itself",
             head.row, column("parent_external_id"), head.values["parent_external_id"],
         ))
@@ -749,7 +645,7 @@ def _plan_contacts(plan: Plan, column: Callable[[str], str]) -> None:
         key = row.values["account_external_id"]
         if key not in plan.accounts:
             plan.errors.append(RowError(
-                f"{_quoted(key)} matches no account imported from CSV; import the accounts first, or correct the id",
+                f"{quoted(key)} matches no account imported from CSV; import the accounts first, or correct the id",
                 row.row, column("account_external_id"), key,
             ))
     rows = [row for row in rows if row.values["account_external_id"] in plan.accounts]
@@ -761,7 +657,7 @@ def _plan_contacts(plan: Plan, column: Callable[[str], str]) -> None:
         # External ids are unique in the organization; e-mails and names only within an account.
         where = "" if how == "external_id" else " at the same account"
         plan.errors.append(RowError(
-            f"{_quoted(again.values[how])} is also the {what} of row {first.row}{where}; "
+            f"{quoted(again.values[how])} is also the {what} of row {first.row}{where}; "
             "each person may appear only once, so remove or merge one of the two rows",
             again.row, column(how), again.values[how],
         ))
@@ -773,7 +669,7 @@ def _plan_contacts(plan: Plan, column: Callable[[str], str]) -> None:
         row.target = existing.find(row, account)
         if row.target is not None and row.target.account_id != account.pk:
             plan.errors.append(RowError(
-                f"{_quoted(row.values['external_id'])} is the external id of {row.target.name} at another account; "
+                f"{quoted(row.values['external_id'])} is the external id of {row.target.name} at another account; "
                 "a contact cannot move between accounts by import",
                 row.row, column("external_id"), row.values["external_id"],
             ))
@@ -863,7 +759,7 @@ def run_import(*, organization: Organization, actor: User | None, upload: Upload
     """Write every row of a confirmed upload, or none: the rows are checked again first,
     since tiers, members or accounts may have changed since the preview."""
     if upload.columns is None:
-        raise _reject("Check the column mapping first; the import uses the mapping its preview showed.")
+        raise reject("Check the column mapping first; the import uses the mapping its preview showed.")
     with transaction.atomic():
         plan = plan_import(organization=organization, upload=upload, columns=upload.columns)
         if plan.errors:

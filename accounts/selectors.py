@@ -32,6 +32,7 @@ PORTFOLIO_SORTS = {
     "renewal": "renewal_date",
     "owner": "owner__full_name",
     "last_contact": "last_contacted_at",
+    "last_seen": "last_seen_at",
     "next_action": "next_action_due",
     "priority": "priority_rank",
 }
@@ -70,10 +71,13 @@ def _open_tasks() -> QuerySet[Task]:
 def portfolio(filters: PortfolioFilters) -> QuerySet[Account]:
     """The accounts a portfolio page lists: one query, whatever the page size.
 
-    Each row carries its next action (the earliest open task) as annotations, so
-    neither the page nor the CSV export asks per account.
+    Each row carries its next action (the earliest open task) and when the product
+    last saw it in use (``last_seen_at``, from its usage metrics: a LEFT JOIN on the
+    one-to-one, None when none) as annotations, so neither the page nor the CSV
+    export asks per account.
     """
     accounts = Account.objects.select_related("tier", "stage", "owner").annotate(
+        last_seen_at=F("usage__last_seen_at"),
         next_action_title=Subquery(_open_tasks().values("title")[:1]),
         next_action_due=Subquery(_open_tasks().values("due_date")[:1]),
         priority_rank=Case(*[When(priority=p, then=Value(rank)) for p, rank in PRIORITY_RANK.items()], output_field=IntegerField()),

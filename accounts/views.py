@@ -31,6 +31,7 @@ from accounts.models import Account, Contact, LifecycleStage, Priority, Task, Ti
 from cs_platform.access import can, require
 from cs_platform.models import Role
 from cs_platform.tenancy import get_for_org_or_404
+from integrations import usage
 
 PORTFOLIO_PAGE_SIZE = 50
 TIMELINE_PAGE_SIZE = 25
@@ -44,6 +45,7 @@ PORTFOLIO_COLUMNS = [
     ("renewal", "Renewal"),
     ("owner", "CSM"),
     ("last_contact", "Last contact"),
+    ("last_seen", "Last seen"),
     ("next_action", "Next action"),
     ("priority", "Priority"),
 ]
@@ -121,6 +123,7 @@ def account_detail(request: HttpRequest, org_slug: str, account: str) -> HttpRes
             "children": selectors.child_accounts(account_row),
             "rolled_up_arr": selectors.rolled_up_arr(account_row) / 100,
             "can_edit": can(request, "accounts.edit"),
+            "usage": usage.usage_card(account_row),
         },
     )
 

@@ -28,8 +28,12 @@ class AccountQuery:
 
 
 def accounts_for_api() -> QuerySet[Account]:
-    """Accounts with everything their JSON needs, in a fixed number of queries."""
-    return Account.objects.select_related("tier", "stage", "owner").prefetch_related(
+    """Accounts with everything their JSON needs, in a fixed number of queries.
+
+    ``usage`` (the reverse one-to-one to the account's usage metrics) is a LEFT JOIN:
+    an account with none gets no row and no extra query.
+    """
+    return Account.objects.select_related("tier", "stage", "owner", "usage").prefetch_related(
         Prefetch("external_ids", queryset=AccountExternalId.objects.order_by("source", "id"))
     )
 

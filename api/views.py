@@ -27,6 +27,7 @@ from api.models import ApiToken
 from cs_platform.access import require
 from cs_platform.models import Organization
 from cs_platform.tenancy import get_for_org_or_404
+from integrations.models import AccountUsage
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
@@ -153,7 +154,28 @@ def _person_json(user) -> dict[str, Any] | None:
     return None if user is None else {"id": user.id, "email": user.email, "name": user.full_name}
 
 
+def _usage_json(usage: AccountUsage | None) -> dict[str, Any] | None:
+    if usage is None:
+        return None
+    return {
+        "logins_per_week": usage.logins_7d,
+        "weekly_active_users": usage.active_users_7d,
+        "seats": usage.seats,
+        "wau_per_seat": usage.wau_per_seat,
+        "feature_adoption_pct": usage.feature_adoption_pct,
+        "api_calls_per_week": usage.api_calls_7d,
+        "days_since_last_use": usage.days_since_last_use,
+        "wow_change_pct": usage.wow_change_pct,
+        "trend_4w_pct": usage.trend_4w_pct,
+        "computed_at": usage.computed_at.isoformat(),
+    }
+
+
 def _account_json(account: Account) -> dict[str, Any]:
+    try:
+        usage = account.usage  # select_related: no query, raises when the account has no metrics yet
+    except AccountUsage.DoesNotExist:
+        usage = None
     return {
         "id": account.public_id,
         "name": account.name,
@@ -166,6 +188,8 @@ def _account_json(account: Account) -> dict[str, Any]:
         "renewal_date": account.renewal_date.isoformat() if account.renewal_date else None,
         "status": account.status,
         "updated_at": account.updated_at.isoformat(),
+        "last_seen_at": usage.last_seen_at.isoformat() if usage and usage.last_seen_at else None,
+        "usage": _usage_json(usage),
     }
 
 

@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import orjson
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -290,10 +291,12 @@ def _mixpanel_time(check: _Checker, index: int, value: object) -> dt.datetime | 
 
 STORE_SQL = """
 WITH incoming AS (
-    SELECT * FROM unnest(
-        %(timestamps)s::timestamptz[], %(types)s::text[], %(events)s::text[], %(user_ids)s::text[],
-        %(anonymous_ids)s::text[], %(group_ids)s::text[], %(message_ids)s::text[], %(properties)s::jsonb[]
-    ) AS t(timestamp, type, event, user_id, anonymous_id, group_id, message_id, properties)
+    -- The batch arrives as one JSON array: PostgreSQL unpacks it in C, where adapting
+    -- eight Python lists of a hundred values each cost more than the insert itself.
+    SELECT * FROM jsonb_to_recordset(%(batch)s::jsonb) AS t(
+        timestamp timestamptz, type text, event text, user_id text, anonymous_id text, group_id text,
+        message_id text, properties jsonb
+    )
 ), fresh AS (
     INSERT INTO integrations_seenmessage (organization_id, message_id, seen_on)
     SELECT %(organization)s, message_id, %(today)s FROM incoming
@@ -336,6 +339,11 @@ def store_messages(*, organization: Organization, messages: list[Message], sourc
     partitions.ensure_months({partitions.month_of(message.timestamp) for message in rows})
     received_at = timezone.now()
     with transaction.atomic():
+        if not settings.USAGE_SYNCHRONOUS_COMMIT:
+            # Acknowledge without waiting for the disk: a PostgreSQL crash could lose the
+            # last fraction of a second of acknowledged events, never corrupt anything.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
         people = [message for message in rows if message.type in ("identify", "group")]
         if people:
             _apply_identities(organization, people, received_at)
@@ -347,14 +355,16 @@ def store_messages(*, organization: Organization, messages: list[Message], sourc
                     "today": received_at.date(),
                     "received_at": received_at,
                     "source": source,
-                    "timestamps": [m.timestamp for m in rows],
-                    "types": [m.type for m in rows],
-                    "events": [m.event for m in rows],
-                    "user_ids": [m.user_id for m in rows],
-                    "anonymous_ids": [m.anonymous_id for m in rows],
-                    "group_ids": [m.group_id for m in rows],
-                    "message_ids": [m.message_id for m in rows],
-                    "properties": [orjson.dumps(m.properties).decode() for m in rows],
+                    "batch": orjson.dumps(
+                        [
+                            {
+                                "timestamp": m.timestamp, "type": m.type, "event": m.event, "user_id": m.user_id,
+                                "anonymous_id": m.anonymous_id, "group_id": m.group_id, "message_id": m.message_id,
+                                "properties": m.properties,
+                            }
+                            for m in rows
+                        ]
+                    ).decode(),
                 },
             )
             stored, unmatched = cursor.fetchone()

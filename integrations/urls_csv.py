@@ -1,3 +1,9 @@
 """The usage CSV upload, mounted under /o/<org_slug>/settings/usage/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from integrations import views_csv
+
+urlpatterns = [
+    path("upload/", views_csv.usage_upload, name="usage_upload"),
+]

@@ -68,11 +68,11 @@ def test_export_has_every_column(client, org, viewer, book):
     today = timezone.localdate()
     assert rows["Acme Corp"] == [
         "Acme Corp", "csv:A-1; hubspot:9001", "Premium", "Adoption", "csm@flowfuse.example", "12500.50", org.currency,
-        (today + dt.timedelta(days=30)).isoformat(), "2026-01-15", "Kickoff call",
+        (today + dt.timedelta(days=30)).isoformat(), "2026-01-15", "", "Kickoff call",
         (today + dt.timedelta(days=2)).isoformat(), "High", "Active",
     ]
     assert rows["Beta GmbH"][1:8] == ["", "Starter", "", "", "900.00", org.currency, (today + dt.timedelta(days=200)).isoformat()]
-    assert rows["Beta GmbH"][8:] == ["", "", "", "Medium", "Active"]
+    assert rows["Beta GmbH"][8:] == ["", "", "", "", "Medium", "Active"]
     # Opened in a spreadsheet, a name is text, never a formula.
     assert "'=HYPERLINK(\"http://evil\")" in rows
 
@@ -132,7 +132,7 @@ def test_export_asks_the_same_number_of_queries_for_5_or_50_accounts(
         rows = _rows(client.get(EXPORT_URL))
     assert len(rows) == 50
     assert all(row[1].startswith("csv:Q-") and "; hubspot:H-" in row[1] for row in rows)
-    assert all(row[9] == "Call" for row in rows)
+    assert all(row[10] == "Call" for row in rows)
 
 
 def test_filters_from_a_query_string():

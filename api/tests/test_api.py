@@ -150,6 +150,8 @@ def test_an_account_reads_as_documented(client, token, book, csm):
         "currency": "USD",
         "renewal_date": "2026-03-31",
         "status": "active",
+        "last_seen_at": None,
+        "usage": None,
     }
 
 
