@@ -173,6 +173,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "usage-purge-seen-messages": {"task": "integrations.purge_seen_messages", "schedule": crontab(hour=3, minute=15)},
     "usage-ensure-partitions": {"task": "integrations.ensure_usage_partitions", "schedule": crontab(hour=0, minute=30)},
+    # Product-database connectors whose schedule has come round (each has its own interval).
+    "usage-connectors-due": {"task": "integrations.connectors_due", "schedule": 300.0},
 }
 
 # --- Auth ---------------------------------------------------------------------
@@ -218,6 +220,11 @@ USAGE_DEDUP_DAYS = int(os.environ.get("USAGE_DEDUP_DAYS", "8"))
 # 200. Off, a PostgreSQL crash may lose the last ~0.6 s of acknowledged events (never
 # corrupts); on is the default, as a 200 should mean stored.
 USAGE_SYNCHRONOUS_COMMIT = env_bool("USAGE_SYNCHRONOUS_COMMIT", True)
+# Connector connection strings are encrypted with these Fernet keys (comma-separated, the
+# first encrypts, all decrypt); unset, a key is derived from SECRET_KEY.
+TEND_SECRETS_KEY = os.environ.get("TEND_SECRETS_KEY", "")
+# The longest one statement of a connector's query may run in the product's database.
+CONNECTOR_STATEMENT_TIMEOUT_MS = int(os.environ.get("CONNECTOR_STATEMENT_TIMEOUT_MS", str(5 * 60 * 1000)))
 
 # --- Mail ---------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from accounts.models import Account, Contact, LifecycleStage
 from accounts.services import account_create, task_create, tier_save
 from api.services import api_token_create
 from cs_platform.models import Invitation, Membership, Organization, Role
+from integrations.connectors import connector_save
 from integrations.services import event_definition_save, write_key_create
 from tests.factories import member
 
@@ -55,6 +56,10 @@ URL_KWARG_MAKERS: dict[str, Callable[[Organization], str]] = {
     "kind": lambda org: "accounts",
     "token": lambda org: api_token_create(organization=org, actor=None, label="sweep")[0].public_id,
     "key": lambda org: write_key_create(organization=org, actor=None, label="sweep")[0].public_id,
+    "connector": lambda org: connector_save(
+        organization=org, actor=None, name="Sweep", dsn="postgresql://sweep@127.0.0.1:1/sweep",
+        query="SELECT 'x', current_date, 'm', 1", schedule_minutes=60, enabled=True,
+    ).public_id,
     "definition": lambda org: event_definition_save(
         organization=org, actor=None, role="feature", event_name="Sweep Feature"
     ).public_id,
