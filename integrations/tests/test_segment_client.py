@@ -21,7 +21,7 @@ def test_segment_python_client_events_are_stored_and_counted(live_server, org, a
         _, write_key = services.write_key_create(organization=org, actor=admin, label="Segment test")
     failures = []
     client = Client(
-        write_key=write_key, host=live_server.url, sync_mode=True, gzip=True, max_retries=0,
+        write_key=write_key, host=live_server.url, gzip=True, max_retries=0,
         on_error=lambda error, batch: failures.append(error),
     )
     client.identify("user-1", {"email": "grower@greenhouse.example", "name": "Gro Wer"})
@@ -54,7 +54,7 @@ def test_segment_client_reports_a_wrong_key(live_server, org):
 
     failures = []
     client = Client(
-        write_key="tendwk_wrong", host=live_server.url, sync_mode=True, max_retries=0,
+        write_key="tendwk_wrong", host=live_server.url, max_retries=0,
         on_error=lambda error, batch: failures.append(error),
     )
     client.track("user-1", "Flow Deployed")
