@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import orjson
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Contact, ContactRole
 from cs_platform.models import Organization
 from integrations import partitions
 from integrations.models import UsageUser
-from integrations.selectors import accounts_by_external_id
+from integrations.selectors import PRODUCT_SOURCE, accounts_by_external_id
 
 MAX_ID_LENGTH = 200
 MAX_EVENT_NAME_LENGTH = 200
@@ -308,7 +310,10 @@ WITH incoming AS (
         account_id, message_id, source, properties
     )
     SELECT %(organization)s, i.timestamp, %(received_at)s, i.type, i.event, i.user_id, i.anonymous_id,
-           i.group_id, coalesce(by_group.account_id, by_user.account_id), i.message_id, %(source)s, i.properties
+           -- A message naming no group is filed under the person's last group, so the
+           -- unmatched list shows a team's people together and mapping the team takes them all.
+           CASE WHEN i.group_id <> '' THEN i.group_id ELSE coalesce(by_user.group_id, '') END,
+           coalesce(by_group.account_id, by_user.account_id), i.message_id, %(source)s, i.properties
     FROM incoming i
     JOIN fresh USING (message_id)
     LEFT JOIN integrations_usageuser by_user
@@ -383,11 +388,14 @@ def ingest_segment(organization: Organization, payloads: list[dict], *, sent_at:
 
 
 def _apply_identities(organization: Organization, messages: list[Message], now: dt.datetime) -> None:
-    """``identify``: the user's traits (and contact); ``group``: the user's account."""
+    """``identify``: the user's traits (and contact); ``group``: the user's account.
+
+    A handful of statements per batch, whatever the number of people in it.
+    """
     user_ids = {m.user_id for m in messages if m.user_id}
-    users = {user.user_id: user for user in UsageUser.objects.filter(user_id__in=user_ids).select_related("contact")}
+    users = {user.user_id: user for user in UsageUser.objects.filter(user_id__in=user_ids)}
     accounts = accounts_by_external_id(m.group_id for m in messages if m.type == "group")
-    newly_matched: list[UsageUser] = []
+    newly_matched: dict[int, list[str]] = defaultdict(list)
     for message in sorted(messages, key=lambda m: m.timestamp):
         if not message.user_id:
             continue  # anonymous identify/group: nothing to remember a person by
@@ -404,38 +412,69 @@ def _apply_identities(organization: Organization, messages: list[Message], now: 
             account_id = accounts.get(message.group_id)
             if account_id is not None and user.account_id != account_id:
                 user.account_id = account_id
-                newly_matched.append(user)
-    for user in users.values():
-        user.save()
-        if user.account_id is not None:
-            _sync_contact(organization, user)
-    for user in newly_matched:
-        attribute_unmatched(organization=organization, user_ids=[user.user_id], account_id=user.account_id)
+                newly_matched[account_id].append(user.user_id)
+    # One upsert: a person first seen by two requests at once is one row, the later traits win.
+    UsageUser.objects.bulk_create(
+        list(users.values()), update_conflicts=True, unique_fields=["organization", "user_id"],
+        update_fields=["group_id", "account", "traits", "last_seen_at"],
+    )
+    sync_contacts(organization, [user for user in users.values() if user.account_id is not None])
+    for account_id, matched_user_ids in newly_matched.items():
+        attribute_unmatched(organization=organization, user_ids=matched_user_ids, account_id=account_id)
 
 
-def _sync_contact(organization: Organization, user: UsageUser) -> None:
-    """The product's user as a contact of their account, kept to their latest traits."""
-    traits = user.traits
-    email = traits.get("email") if isinstance(traits.get("email"), str) else ""
-    name = _name_from(traits) or email or user.user_id
-    contact = user.contact
-    if contact is None:
-        contact = Contact.objects.filter(source="product", external_id=user.user_id).first()
-    if contact is None:
-        contact = Contact(
-            organization=organization, account_id=user.account_id, source="product", external_id=user.user_id,
-            role=ContactRole.USER,
+def sync_contacts(organization: Organization, users: list[UsageUser]) -> None:
+    """The product's users as contacts of their accounts, kept to their latest traits.
+
+    A person already known as a contact of that account by e-mail (from the CRM, say) is
+    linked, not duplicated, and left as its source wrote it.
+    """
+    if not users:
+        return
+    by_user_id = {c.external_id: c for c in Contact.objects.filter(source=PRODUCT_SOURCE, external_id__in=[u.user_id for u in users])}
+    unlinked = [u for u in users if u.user_id not in by_user_id and _email_of(u)]
+    by_email = {
+        (c.account_id, c.email.lower()): c
+        for c in Contact.objects.annotate(email_folded=Lower("email")).filter(
+            account_id__in={u.account_id for u in unlinked}, email_folded__in={_email_of(u).lower() for u in unlinked}
         )
-    contact.account_id = user.account_id
-    contact.name = name[:200]
-    if email and len(email) <= 254:
-        contact.email = email
-    if isinstance(traits.get("title"), str):
-        contact.title = traits["title"][:120]
-    contact.save()
-    if user.contact_id != contact.id:
+    }
+    created, updated = [], []
+    for user in users:
+        email = _email_of(user)
+        contact = by_user_id.get(user.user_id)
+        if contact is None and (user.account_id, email.lower()) in by_email:
+            user.contact = by_email[(user.account_id, email.lower())]  # someone else's record: link only
+            continue
+        if contact is None:
+            contact = Contact(
+                organization=organization, source=PRODUCT_SOURCE, external_id=user.user_id, role=ContactRole.USER
+            )
+            created.append(contact)
+        else:
+            updated.append(contact)
+        contact.account_id = user.account_id
+        contact.name = (_name_from(user.traits) or email or user.user_id)[:200]
+        if email:
+            contact.email = email
+        if isinstance(user.traits.get("title"), str):
+            contact.title = user.traits["title"][:120]
         user.contact = contact
-        user.save(update_fields=["contact"])
+    try:
+        with transaction.atomic():
+            Contact.objects.bulk_create(created)
+    except IntegrityError:
+        # Another request made one of these contacts a moment ago: take theirs, update it.
+        for contact in created:
+            contact.pk = Contact.objects.get(source=PRODUCT_SOURCE, external_id=contact.external_id).pk
+            updated.append(contact)
+    Contact.objects.bulk_update(updated, ["account", "name", "email", "title"])
+    UsageUser.objects.bulk_update(users, ["contact"])
+
+
+def _email_of(user: UsageUser) -> str:
+    email = user.traits.get("email")
+    return email.strip() if isinstance(email, str) and 0 < len(email.strip()) <= 254 else ""
 
 
 def _name_from(traits: dict) -> str:

@@ -157,7 +157,7 @@ def unmatched_map(
     A group becomes the account's ``product`` external id, so its future events match by
     themselves; a user is remembered as the account's. Past events count from the next rollup.
     """
-    from integrations.ingest import _sync_contact, attribute_unmatched
+    from integrations.ingest import attribute_unmatched, sync_contacts
 
     if kind == "group":
         existing = AccountExternalId.objects.filter(source=PRODUCT_SOURCE, external_id=identifier).first()
@@ -173,8 +173,8 @@ def unmatched_map(
         members = list(UsageUser.objects.filter(group_id=identifier, account__isnull=True))
         for user in members:
             user.account = account
-            user.save(update_fields=["account"])
-            _sync_contact(organization, user)
+        UsageUser.objects.bulk_update(members, ["account"])
+        sync_contacts(organization, members)
         moved = attribute_unmatched(
             organization=organization, account_id=account.id, group_ids=[identifier],
             user_ids=[user.user_id for user in members],
@@ -183,7 +183,7 @@ def unmatched_map(
         user, _ = UsageUser.objects.get_or_create(organization=organization, user_id=identifier)
         user.account = account
         user.save(update_fields=["account"])
-        _sync_contact(organization, user)
+        sync_contacts(organization, [user])
         moved = attribute_unmatched(organization=organization, account_id=account.id, user_ids=[identifier])
     else:
         raise ValidationError(f"“{kind}” is neither a group nor a user.")

@@ -9,6 +9,7 @@ import json
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_scopes import scope
 
@@ -281,3 +282,41 @@ def test_mixpanel_group_key_names_the_account_property(client, org, key, acme):
     del record["properties"]["group_id"]
     assert post(client, "/import?group_key=company_id", [record], key).status_code == 200
     assert stored(org)[0][4] == acme.id
+
+
+def test_a_product_user_already_known_by_email_is_linked_not_duplicated(client, org, key, acme):
+    with scope(organization=org):
+        crm = Contact.objects.create(organization=org, account=acme, name="Ada (CRM)", email="Ada@Acme.example", source="hubspot", external_id="h-1")
+    batch = [
+        {"type": "group", "userId": "u1", "groupId": "acct-1", "messageId": "g"},
+        {"type": "identify", "userId": "u1", "messageId": "i", "traits": {"email": "ada@acme.example", "name": "Ada"}},
+    ]
+    assert post(client, "/v1/batch", {"batch": batch}, key).status_code == 200
+    with scope(organization=org):
+        assert list(Contact.objects.filter(account=acme)) == [crm]
+        crm.refresh_from_db()
+        assert crm.name == "Ada (CRM)"  # the CRM's record is its own
+        assert UsageUser.objects.get(user_id="u1").contact == crm
+
+
+def test_identities_of_a_big_batch_cost_a_fixed_number_of_queries(client, org, key, acme, django_assert_max_num_queries):
+    def people(start: int) -> list[dict]:
+        batch = []
+        for n in range(start, start + 50):
+            batch.append({"type": "identify", "userId": f"p{n}", "messageId": f"i{n}", "traits": {"email": f"p{n}@acme.example"}})
+            batch.append({"type": "group", "userId": f"p{n}", "groupId": "acct-1", "messageId": f"g{n}"})
+        return batch
+
+    with CaptureQueriesContext(connection) as few:
+        post(client, "/v1/batch", {"batch": people(0)[:4]}, key)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert post(client, "/v1/batch", {"batch": people(100)}, key).status_code == 200
+    with scope(organization=org):
+        assert Contact.objects.filter(account=acme, source="product").count() == 52
+
+
+def test_a_message_naming_no_group_is_filed_under_the_persons_group(client, org, key):
+    post(client, "/v1/group", {"userId": "u4", "groupId": "unknown-team", "messageId": "g"}, key)
+    post(client, "/v1/identify", {"userId": "u4", "traits": {"email": "x@unknown.example"}, "messageId": "i"}, key)
+    with scope(organization=org):
+        assert [(row.kind, row.identifier, row.events) for row in selectors.unmatched()] == [("group", "unknown-team", 2)]
