@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sys
 import types
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -103,12 +102,9 @@ def refreshes(request, monkeypatch) -> list[int]:
     calls: list[int] = []
     if "real_refresh" in request.fixturenames:
         return calls
-    try:
-        import integrations.tasks as tasks_module
-    except ImportError:  # written alongside this module; stand in for it until it exists
-        tasks_module = types.ModuleType("integrations.tasks")
-        monkeypatch.setitem(sys.modules, "integrations.tasks", tasks_module)
-    monkeypatch.setattr(tasks_module, "refresh_account_usage", types.SimpleNamespace(delay_on_commit=calls.append), raising=False)
+    import integrations.tasks as tasks_module
+
+    monkeypatch.setattr(tasks_module, "refresh_account_usage", types.SimpleNamespace(delay_on_commit=calls.append))
     return calls
 
 

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from accounts.tests.factories import account
 from cs_platform.models import Role
 from integrations.models import UsageDaily, UsageSource
-from integrations.tests.test_connectors import INCREMENTAL_QUERY, connector_urls, product, product_dsn  # noqa: F401 (fixtures)
+from integrations.tests.test_connectors import INCREMENTAL_QUERY, product, product_dsn  # noqa: F401 (fixtures)
 from tests.browser.test_accounts_flows import sign_in
 from tests.factories import OrganizationFactory, member
 
