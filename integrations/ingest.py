@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import orjson
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Lower
@@ -343,39 +344,53 @@ def store_messages(*, organization: Organization, messages: list[Message], sourc
     rows = list(unique.values())
     partitions.ensure_months({partitions.month_of(message.timestamp) for message in rows})
     received_at = timezone.now()
-    with transaction.atomic():
-        if not settings.USAGE_SYNCHRONOUS_COMMIT:
-            # Acknowledge without waiting for the disk: a PostgreSQL crash could lose the
-            # last fraction of a second of acknowledged events, never corrupt anything.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
-        people = [message for message in rows if message.type in ("identify", "group")]
-        if people:
-            _apply_identities(organization, people, received_at)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                STORE_SQL,
+    params = {
+        "organization": organization.id,
+        "today": received_at.date(),
+        "received_at": received_at,
+        "source": source,
+        "batch": orjson.dumps(
+            [
                 {
-                    "organization": organization.id,
-                    "today": received_at.date(),
-                    "received_at": received_at,
-                    "source": source,
-                    "batch": orjson.dumps(
-                        [
-                            {
-                                "timestamp": m.timestamp, "type": m.type, "event": m.event, "user_id": m.user_id,
-                                "anonymous_id": m.anonymous_id, "group_id": m.group_id, "message_id": m.message_id,
-                                "properties": m.properties,
-                            }
-                            for m in rows
-                        ]
-                    ).decode(),
-                },
-            )
-            stored, unmatched = cursor.fetchone()
+                    "timestamp": m.timestamp, "type": m.type, "event": m.event, "user_id": m.user_id,
+                    "anonymous_id": m.anonymous_id, "group_id": m.group_id, "message_id": m.message_id,
+                    "properties": m.properties,
+                }
+                for m in rows
+            ]
+        ).decode(),
+    }
+    people = [message for message in rows if message.type in ("identify", "group")]
+    if not people and settings.USAGE_SYNCHRONOUS_COMMIT:
+        # The common case, track and page only: one statement, atomic on its own, so no
+        # BEGIN and COMMIT round trips around it.
+        stored, unmatched = _execute_store(params)
+    else:
+        with transaction.atomic():
+            if not settings.USAGE_SYNCHRONOUS_COMMIT:
+                # Acknowledge without waiting for the disk: a PostgreSQL crash could lose the
+                # last fraction of a second of acknowledged events, never corrupt anything.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit = off")
+            if people:
+                _apply_identities(organization, people, received_at)
+            stored, unmatched = _execute_store(params)
     result.stored, result.unmatched = stored, unmatched
     result.duplicates = len(messages) - stored
     return result
+
+
+def _execute_store(params: dict) -> tuple[int, int]:
+    """Run ``STORE_SQL`` as a prepared statement with server-side parameters.
+
+    Django binds parameters client-side, which would send the batch inside the query
+    text and have PostgreSQL parse and plan the whole statement on every request (about
+    1.5 ms of its CPU). Here each pooled connection prepares it once.
+    """
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(STORE_SQL, params, prepare=True)
+        return cursor.fetchone()
 
 
 def ingest_segment(organization: Organization, payloads: list[dict], *, sent_at: str | None = None) -> IngestResult:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from typing import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import QuerySet
+from django_scopes import scopes_disabled
 
 from accounts.models import Account
 from cs_platform.tenancy import active_organization
@@ -16,6 +19,33 @@ from integrations.models import EventDefinition, EventRole, WriteKey
 
 # When one external id belongs to accounts in several systems, the product's own wins.
 PRODUCT_SOURCE = "product"
+
+
+# Write keys resolved recently, per process: a busy source sends hundreds of requests a
+# second with one key. A revocation reaches this process at once (write_key_forget) and
+# the others within USAGE_WRITE_KEY_CACHE_SECONDS.
+_write_keys: dict[str, tuple[float, WriteKey | None]] = {}
+
+
+def write_key_by_hash(key_hash: str) -> WriteKey | None:
+    """The write key (with its organization) whose SHA-256 is ``key_hash``, revoked or not."""
+    now = time.monotonic()
+    cached = _write_keys.get(key_hash)
+    if cached is not None and now - cached[0] < settings.USAGE_WRITE_KEY_CACHE_SECONDS:
+        return cached[1]
+    # The key names no organization, so finding it crosses tenants by nature; its
+    # unguessable hash confines the lookup, and its organization's scope all that follows.
+    with scopes_disabled():
+        key = WriteKey.objects.select_related("organization").filter(key_hash=key_hash).first()
+    if key is not None:  # unknown keys are not remembered: a flood of guesses must not fill memory
+        if len(_write_keys) > 10_000:
+            _write_keys.clear()
+        _write_keys[key_hash] = (now, key)
+    return key
+
+
+def write_key_forget(key_hash: str) -> None:
+    _write_keys.pop(key_hash, None)
 
 
 def write_keys() -> QuerySet[WriteKey]:

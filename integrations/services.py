@@ -26,7 +26,7 @@ from integrations.models import (
     UsageUser,
     WriteKey,
 )
-from integrations.selectors import PRODUCT_SOURCE, accounts_by_external_id
+from integrations.selectors import PRODUCT_SOURCE, accounts_by_external_id, write_key_forget
 
 
 @transaction.atomic
@@ -57,6 +57,7 @@ def write_key_revoke(*, key: WriteKey, actor: User | None) -> WriteKey:
         raise ValidationError(f"The write key “{stored.label}” was already revoked on {stored.revoked_at:%Y-%m-%d}.")
     stored.revoked_at = key.revoked_at = timezone.now()
     stored.save(update_fields=["revoked_at"])
+    write_key_forget(stored.key_hash)  # at once: if this rolls back, the next request reads it again
     audit_log(
         organization=stored.organization, actor=actor, action="write_key.revoked", target=stored,
         changes={"label": stored.label, "prefix": stored.prefix},

@@ -21,11 +21,11 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
 from api.auth import LAST_USED_RESOLUTION, ApiError
 from cs_platform.selectors import token_hash
-from integrations import ingest
+from integrations import ingest, selectors
 from integrations.models import WRITE_KEY_MARKER, WriteKey
 
 # Segment's limits: 32 KB a message, 500 KB a request. Mixpanel's: 2,000 records, 10 MB.
@@ -110,10 +110,7 @@ def _write_key(presented: str | None) -> WriteKey:
         raise _unauthorized(f"No write key: send it as the HTTP Basic user name or as writeKey in the body. {WHERE_KEYS_ARE_MADE}")
     if not presented.startswith(WRITE_KEY_MARKER):
         raise _unauthorized(f"That is not a Tend write key: they start with “{WRITE_KEY_MARKER}”. {WHERE_KEYS_ARE_MADE}")
-    # The key names no organization, so finding it crosses tenants by nature; its
-    # unguessable hash confines the lookup, and its organization's scope all that follows.
-    with scopes_disabled():
-        key = WriteKey.objects.select_related("organization").filter(key_hash=token_hash(presented)).first()
+    key = selectors.write_key_by_hash(token_hash(presented))
     if key is None:
         raise _unauthorized(f"This write key is not recognised: check it was copied whole. {WHERE_KEYS_ARE_MADE}")
     if key.revoked_at is not None:
@@ -155,6 +152,7 @@ def _record_use(key: WriteKey) -> None:
     WriteKey.objects.filter(pk=key.pk).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION)
     ).update(last_used_at=now)
+    key.last_used_at = now  # the cached key too, so the next minute's requests skip this
 
 
 def _ingestion(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

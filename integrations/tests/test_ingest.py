@@ -120,6 +120,8 @@ def test_missing_or_wrong_keys_get_401_and_nothing_is_stored(client, org, key, h
 
 
 def test_a_revoked_key_is_refused(client, org, admin, key):
+    # Used first, so this process has the key cached: revoking must still bite at once.
+    assert post(client, "/v1/batch", {"batch": [track(message_id="before")]}, key).status_code == 200
     with scope(organization=org):
         row = selectors.write_keys().get()
         services.write_key_revoke(key=row, actor=admin)
