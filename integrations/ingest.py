@@ -300,6 +300,13 @@ WITH incoming AS (
         timestamp timestamptz, type text, event text, user_id text, anonymous_id text, group_id text,
         message_id text, properties jsonb
     )
+), groups AS (
+    -- Each group named in the batch resolved once (a batch is mostly a few accounts' events).
+    SELECT DISTINCT ON (e.external_id) e.external_id, e.account_id
+    FROM accounts_accountexternalid e
+    WHERE e.organization_id = %(organization)s
+      AND e.external_id IN (SELECT DISTINCT group_id FROM incoming WHERE group_id <> '')
+    ORDER BY e.external_id, (e.source <> 'product'), e.id
 ), fresh AS (
     INSERT INTO integrations_seenmessage (organization_id, message_id, seen_on)
     SELECT %(organization)s, message_id, %(today)s FROM incoming
@@ -319,11 +326,7 @@ WITH incoming AS (
     JOIN fresh USING (message_id)
     LEFT JOIN integrations_usageuser by_user
         ON by_user.organization_id = %(organization)s AND by_user.user_id = i.user_id AND i.user_id <> ''
-    LEFT JOIN LATERAL (
-        SELECT e.account_id FROM accounts_accountexternalid e
-        WHERE e.organization_id = %(organization)s AND e.external_id = i.group_id AND i.group_id <> ''
-        ORDER BY (e.source <> 'product'), e.id LIMIT 1
-    ) by_group ON true
+    LEFT JOIN groups by_group ON by_group.external_id = i.group_id
     RETURNING timestamp, account_id
 ), noted AS (
     INSERT INTO integrations_dirtyday (organization_id, day)
