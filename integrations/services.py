@@ -107,6 +107,10 @@ def event_definition_save(
     )
     definition.position = EventDefinition.objects.filter(role=role).count()
     definition.full_clean(exclude=["organization"])
+    if EventDefinition.objects.filter(role=role, event_name=definition.event_name).exists():
+        raise ValidationError(
+            f"“{definition.event_name}” already exists as a {definition.get_role_display().lower()} event."
+        )
     definition.save()
     audit_log(
         organization=organization, actor=actor, action="event_definition.created", target=definition,

@@ -83,3 +83,35 @@ def test_a_real_worker_mails_the_invitation_once_it_is_committed(real_worker, or
     assert "invited you to join FlowFuse on Tend as Account executive" in message
     assert "/invitations/" in message
     assert any("succeeded" in line for line in output)
+
+
+@pytest.mark.worker
+def test_a_real_worker_rolls_up_ingested_usage(real_worker, org, admin, client):
+    """What beat does every minute: rollup_due finds the dirty organization and a worker rolls it up."""
+    import base64
+    import json
+
+    from accounts.models import Account, AccountExternalId
+    from integrations.models import AccountUsage, UsageDaily
+    from integrations.services import write_key_create
+    from integrations.tasks import rollup_due
+
+    _, output = real_worker
+    with scope(organization=org):
+        account = Account.objects.create(organization=org, name="Worker Farms")
+        AccountExternalId.objects.create(organization=org, account=account, source="product", external_id="wf-1")
+        _, key = write_key_create(organization=org, actor=admin, label="worker test")
+    batch = [
+        {"type": "track", "userId": f"u{n % 2}", "event": "Flow Deployed", "messageId": f"w{n}", "context": {"groupId": "wf-1"}}
+        for n in range(5)
+    ]
+    auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+    response = client.post("/v1/batch", json.dumps({"batch": batch}), content_type="application/json", HTTP_AUTHORIZATION=auth)
+    assert response.status_code == 200
+    rollup_due.delay()
+    deadline = time.monotonic() + 30
+    with scope(organization=org):
+        while time.monotonic() < deadline and not AccountUsage.objects.filter(account=account, events_7d=5).exists():
+            time.sleep(0.2)
+        assert AccountUsage.objects.filter(account=account, events_7d=5, active_users_7d=2).exists(), "".join(output)
+        assert UsageDaily.objects.get(account=account, metric="events").value == 5
