@@ -218,18 +218,23 @@ def _store(key: WriteKey, messages: list[ingest.Message], source: str) -> ingest
 # --- Segment --------------------------------------------------------------------------------------
 
 
+def _segment_request(request: HttpRequest, limit: int) -> tuple[bytes, dict, WriteKey]:
+    """The body, its JSON object and the write key, from the Basic header or ``writeKey``."""
+    body = _body(request, limit)
+    presented = _basic_username(request)
+    key = _authorised(request) if presented is not None else None  # a wrong key is refused before the JSON is read
+    payload = _parse_json(body)
+    if not isinstance(payload, dict):
+        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+    return body, payload, key or _authorised(request, payload.get("writeKey"))
+
+
 @_ingestion
 def segment_batch(request: HttpRequest) -> HttpResponse:
     """``POST /v1/batch``: ``{"batch": [message, …], "writeKey"?, "sentAt"?, "context"?}``."""
-    body = _body(request, SEGMENT_MAX_REQUEST)
-    presented = _basic_username(request)  # a wrong key is refused before the JSON is read
-    if presented is not None:
-        key = _authorised(request)
-    payload = _parse_json(body)
-    if not isinstance(payload, dict) or not isinstance(payload.get("batch"), list):
+    body, payload, key = _segment_request(request, SEGMENT_MAX_REQUEST)
+    if not isinstance(payload.get("batch"), list):
         raise ApiError(400, "invalid_batch", "The body must be an object with a “batch” array of messages.")
-    if presented is None:
-        key = _authorised(request, payload.get("writeKey"))
     batch = payload["batch"]
     if not batch:
         raise ApiError(400, "invalid_batch", "The “batch” array is empty.")
@@ -255,15 +260,7 @@ def _with_shared_context(batch: list, shared: object) -> list:
 @_ingestion
 def segment_single(request: HttpRequest, kind: str) -> HttpResponse:
     """``POST /v1/track`` (and identify, group, page): one message as the body."""
-    body = _body(request, SEGMENT_MAX_MESSAGE)
-    presented = _basic_username(request)
-    if presented is not None:
-        key = _authorised(request)
-    payload = _parse_json(body)
-    if not isinstance(payload, dict):
-        raise ApiError(400, "invalid_message", f"The body must be one {kind} message, a JSON object.")
-    if presented is None:
-        key = _authorised(request, payload.get("writeKey"))
+    _, payload, key = _segment_request(request, SEGMENT_MAX_MESSAGE)
     messages = ingest.parse_segment([payload], received_at=timezone.now(), sent_at=payload.get("sentAt"), only_type=kind)
     _store(key, messages, "segment")
     return _json({"success": True})

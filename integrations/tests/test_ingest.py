@@ -157,7 +157,7 @@ def test_an_invalid_message_rejects_the_whole_request_naming_each_problem(client
         (b"{not json", "invalid_json"),
         (b'{"batch": {}}', "invalid_batch"),
         (b'{"batch": []}', "invalid_batch"),
-        (b"[1, 2]", "invalid_batch"),
+        (b"[1, 2]", "invalid_json"),
     ],
 )
 def test_malformed_bodies_get_precise_400s(client, org, key, body, code):
