@@ -50,7 +50,9 @@ FULL_QUERY = "SELECT company_id, day, metric, value FROM daily_usage ORDER BY da
 def _server(dbname: str) -> str:
     db = django_settings.DATABASES["default"]
     password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    return f"postgresql://{quote(db['USER'] or 'postgres', safe='')}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{dbname}"
+    host = db["HOST"] or "127.0.0.1"
+    host = quote(host, safe="") if host.startswith("/") else host  # the embedded server's socket directory
+    return f"postgresql://{quote(db['USER'] or 'postgres', safe='')}{password}@{host}:{db['PORT'] or 5432}/{dbname}"
 
 
 @pytest.fixture(scope="session")
