@@ -216,6 +216,9 @@ ACCOUNT_IMPORT_INLINE_ROWS = int(os.environ.get("ACCOUNT_IMPORT_INLINE_ROWS", "5
 # are remembered to drop a client's retries (at least 7 days, as Segment's clients expect).
 USAGE_RATE_LIMIT_PER_SECOND = int(os.environ.get("USAGE_RATE_LIMIT_PER_SECOND", "1000"))
 USAGE_DEDUP_DAYS = int(os.environ.get("USAGE_DEDUP_DAYS", "8"))
+# Raw events are kept this many whole months before their monthly partition is dropped
+# (0: kept for ever). Daily rollups are kept either way.
+USAGE_RAW_RETENTION_MONTHS = int(os.environ.get("USAGE_RAW_RETENTION_MONTHS", "0"))
 # How long a web process trusts a write key it looked up; a revocation reaches the other
 # processes within this many seconds (the one that revoked it at once).
 USAGE_WRITE_KEY_CACHE_SECONDS = float(os.environ.get("USAGE_WRITE_KEY_CACHE_SECONDS", "5"))

@@ -9,8 +9,8 @@ partition per calendar month (UTC), named ``integrations_usageevent_pYYYYMM``.
   the next three months ready) and on demand: before storing a batch, ingestion makes
   sure each month it touches exists, so a backfill of old history just works.
 - Old months are dropped whole (``DROP TABLE``), never deleted row by row, once they
-  are past the retention an operator sets (``USAGE_RAW_RETENTION_MONTHS``; the daily
-  rollups, which pages and health read, are kept).
+  are past the retention an operator sets (``USAGE_RAW_RETENTION_MONTHS``, 0 = keep
+  everything; the daily rollups, which pages and health read, are kept either way).
 """
 
 from __future__ import annotations
@@ -78,6 +78,25 @@ def ensure_ahead(today: dt.date, months_ahead: int = 3) -> list[str]:
         month = _next(month)
     ensure_months(wanted)
     return [partition_name(m) for m in sorted(wanted)]
+
+
+def drop_older_than(today: dt.date, months: int) -> list[str]:
+    """Drop the partitions of months that ended more than ``months`` whole months before ``today``'s.
+
+    A day of raw events that is dropped can no longer be rolled up again (nor an unmatched
+    event in it mapped); its ``UsageDaily`` rows stay.
+    """
+    if months <= 0:
+        return []
+    year, month = month_of(today)
+    index = year * 12 + (month - 1) - months  # the oldest month kept
+    oldest_kept = partition_name((index // 12, index % 12 + 1))
+    dropped = [name for name in existing() if name < oldest_kept]  # zero-padded names sort as dates
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name in dropped:
+            cursor.execute(f"DROP TABLE {name}")
+    _known.clear()
+    return dropped
 
 
 def existing() -> list[str]:

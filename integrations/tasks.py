@@ -80,8 +80,13 @@ def purge_seen_messages() -> int:
 
 
 @shared_task(name="integrations.ensure_usage_partitions")
-def ensure_usage_partitions() -> list[str]:
-    """Daily (beat): keep this month's and the next three months' event partitions ready."""
+def ensure_usage_partitions() -> dict[str, list[str]]:
+    """Daily (beat): keep this month's and the next three months' event partitions ready,
+    and drop the months past ``USAGE_RAW_RETENTION_MONTHS`` (when set)."""
     from integrations import partitions
 
-    return partitions.ensure_ahead(dt.date.today())
+    today = dt.date.today()
+    return {
+        "ready": partitions.ensure_ahead(today),
+        "dropped": partitions.drop_older_than(today, settings.USAGE_RAW_RETENTION_MONTHS),
+    }

@@ -97,3 +97,19 @@ def test_a_backfill_into_a_month_with_no_partition_makes_it(org):
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {name} WHERE organization_id = %s", [org.id])
         assert cursor.fetchone()[0] == 1
+
+
+def test_partitions_are_kept_ready_and_old_ones_dropped_past_retention(org, settings):
+    from integrations.tasks import ensure_usage_partitions
+
+    today = dt.date.today()
+    ancient = partitions.partition_name((today.year - 4, 1))
+    partitions.ensure_months({(today.year - 4, 1)})
+    settings.USAGE_RAW_RETENTION_MONTHS = 0
+    result = ensure_usage_partitions.apply().get()
+    assert ancient in partitions.existing() and result["dropped"] == []
+    assert partitions.partition_name(partitions.month_of(today)) in result["ready"]
+    settings.USAGE_RAW_RETENTION_MONTHS = 24
+    result = ensure_usage_partitions.apply().get()
+    assert ancient in result["dropped"] and ancient not in partitions.existing()
+    assert partitions.partition_name(partitions.month_of(today)) in partitions.existing()
