@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django_scopes import scopes_disabled
 
-from accounts.models import Account
+from accounts.models import Account, AccountStatus
 from cs_platform.tenancy import active_organization
 from integrations.models import EventDefinition, EventRole, WriteKey
 
@@ -130,6 +130,12 @@ def unmatched_group_ids() -> list[str]:
             [active_organization().id],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def account_names_for_suggestions(limit: int = 2000) -> list[str]:
+    """Active account names for the mapping field's suggestions; none when there are too many to list."""
+    names = list(Account.objects.filter(status=AccountStatus.ACTIVE).order_by("name").values_list("name", flat=True)[: limit + 1])
+    return names if len(names) <= limit else []
 
 
 def account_for_mapping(value: str) -> Account:

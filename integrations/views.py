@@ -78,7 +78,16 @@ class MapForm(forms.Form):
 
 @require("integrations.manage")
 def usage_unmatched(request: HttpRequest, org_slug: str) -> HttpResponse:
-    return render(request, "integrations/unmatched.html", {"rows": selectors.unmatched(), "form": MapForm()})
+    return render(request, "integrations/unmatched.html", _unmatched_context(MapForm()))
+
+
+def _unmatched_context(form: MapForm, failed: dict | None = None) -> dict:
+    return {
+        "rows": selectors.unmatched(),
+        "form": form,
+        "failed": failed or {},
+        "account_names": selectors.account_names_for_suggestions(),
+    }
 
 
 @require("integrations.manage")
@@ -106,9 +115,7 @@ def usage_unmatched_map(request: HttpRequest, org_slug: str) -> HttpResponse:
                 "and new ones match by themselves.",
             )
             return redirect("usage_unmatched", org_slug=org_slug)
-    return render(
-        request, "integrations/unmatched.html", {"rows": selectors.unmatched(), "form": form, "failed": form.data}, status=400
-    )
+    return render(request, "integrations/unmatched.html", _unmatched_context(form, form.data), status=400)
 
 
 class EventDefinitionForm(forms.ModelForm):

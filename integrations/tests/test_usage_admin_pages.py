@@ -41,6 +41,7 @@ def test_unmatched_page_lists_groups_and_users_and_maps_one(client, org, admin, 
     client.force_login(admin)
     page = client.get(url(org, "usage_unmatched")).content.decode()
     assert "team-9" in page and "solo@gmail.example" in page
+    assert '<option value="Acme Robotics">' in page  # account names suggested as you type
     response = client.post(
         url(org, "usage_unmatched_map"), {"kind": "group", "identifier": "team-9", "account": "acme robotics"}, follow=True
     )
