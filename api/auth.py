@@ -10,24 +10,19 @@ programs to branch on, ``message`` is a sentence for the person reading the logs
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import wraps
 from typing import Callable
 
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope, scopes_disabled
 
-from api.models import TOKEN_MARKER, ApiToken
+from api.models import ApiToken
+from cs_platform.credentials import record_use
 from cs_platform.models import Organization
 from cs_platform.selectors import token_hash
 
-# last_used_at is for people judging whether a token is still in use: minute
-# precision is plenty, and it spares a write on every request of a busy sync.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 WHERE_TOKENS_ARE_MADE = "An admin can create one under Settings → API tokens."
 
 
@@ -67,22 +62,11 @@ def _presented_token(request: HttpRequest) -> str:
         )
     if not credentials:
         raise _unauthorized("The Authorization header says “Bearer” but no token follows it.", error="invalid_request")
-    if not credentials.startswith(TOKEN_MARKER) or any(character.isspace() for character in credentials):
+    if not credentials.startswith(ApiToken.MARKER) or any(character.isspace() for character in credentials):
         raise _unauthorized(
-            f"That is not a Tend API token: they are one word starting with “{TOKEN_MARKER}”.", error="invalid_request"
+            f"That is not a Tend API token: they are one word starting with “{ApiToken.MARKER}”.", error="invalid_request"
         )
     return credentials
-
-
-def _record_use(token: ApiToken) -> None:
-    """Move ``last_used_at`` on, at most once per ``LAST_USED_RESOLUTION``."""
-    now = timezone.now()
-    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
-        return
-    # Conditional, so of concurrent requests only one writes; the rest match no row.
-    ApiToken.objects.filter(pk=token.pk).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION)
-    ).update(last_used_at=now)
 
 
 def authenticate(request: HttpRequest) -> tuple[Organization, ApiToken]:
@@ -104,7 +88,7 @@ def authenticate(request: HttpRequest) -> tuple[Organization, ApiToken]:
             error="invalid_token",
         )
     with scope(organization=token.organization):
-        _record_use(token)
+        record_use(token)
     return token.organization, token
 
 

@@ -14,9 +14,8 @@ from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_POST
 
@@ -25,6 +24,7 @@ from api import selectors, services
 from api.auth import ApiError, api_view
 from api.models import ApiToken
 from cs_platform.access import require
+from cs_platform.credentials import credential_page
 from cs_platform.models import Organization
 from cs_platform.tenancy import get_for_org_or_404
 from integrations.models import AccountUsage
@@ -252,37 +252,11 @@ class ApiTokenForm(forms.Form):
 
 @require("api_tokens.manage")
 def api_tokens(request: HttpRequest, org_slug: str) -> HttpResponse:
-    """The organization's tokens, and the form making a new one.
-
-    A new token is shown on the response to the POST that made it and nowhere else:
-    only its hash is stored, and it is never put in the session.
-    """
-    form = ApiTokenForm(request.POST or None)
-    created = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            token, plaintext = services.api_token_create(
-                organization=request.organization, actor=request.user, label=form.cleaned_data["label"]
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            created = {"token": token, "plaintext": plaintext}
-            form = ApiTokenForm()
-    response = render(
-        request,
-        "api/tokens.html",
-        {
-            "form": form,
-            "created": created,
-            "tokens": selectors.api_tokens(),
-            "api_url": request.build_absolute_uri(reverse("api_accounts")),
-        },
+    """The organization's tokens, and the form making a new one (shown once)."""
+    return credential_page(
+        request, model=ApiToken, form_class=ApiTokenForm, template="api/tokens.html",
+        context={"tokens": selectors.api_tokens(), "api_url": request.build_absolute_uri(reverse("api_accounts"))},
     )
-    if created:
-        # The page holds a secret: keep it out of caches and the browser's back button.
-        add_never_cache_headers(response)
-    return response
 
 
 @require("api_tokens.manage")

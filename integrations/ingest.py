@@ -104,26 +104,23 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             self.fail(index, name, f"must be a string or a number, not {_json_type(value)}.")
             return ""
-        text = str(value)
-        if len(text) > MAX_ID_LENGTH:
-            self.fail(index, name, f"is {len(text)} characters long; at most {MAX_ID_LENGTH} are allowed.")
-            return ""
-        if "\x00" in text:
-            self.fail(index, name, "contains a NUL character.")
-            return ""
-        return text
+        return self.bounded(index, name, str(value), MAX_ID_LENGTH)
 
     def event_name(self, index: int, value: object, name: str = "event") -> str:
         if not isinstance(value, str) or not value.strip():
             self.fail(index, name, "is required for a track call: the name of the action, e.g. “Flow Deployed”.")
             return ""
-        if len(value) > MAX_EVENT_NAME_LENGTH:
-            self.fail(index, name, f"is {len(value)} characters long; at most {MAX_EVENT_NAME_LENGTH} are allowed.")
+        return self.bounded(index, name, value, MAX_EVENT_NAME_LENGTH).strip()
+
+    def bounded(self, index: int, name: str, text: str, limit: int) -> str:
+        """``text`` if PostgreSQL can store it in a column of ``limit`` characters, else "" and a problem."""
+        if len(text) > limit:
+            self.fail(index, name, f"is {len(text)} characters long; at most {limit} are allowed.")
             return ""
-        if "\x00" in value:
+        if "\x00" in text:
             self.fail(index, name, "contains a NUL character.")
             return ""
-        return value.strip()
+        return text
 
     def moment(self, index: int, value: object, name: str) -> dt.datetime | None:
         if not isinstance(value, str):
@@ -376,7 +373,7 @@ def store_messages(*, organization: Organization, messages: list[Message], sourc
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit = off")
             if people:
-                _apply_identities(organization, people, received_at)
+                _apply_identities(organization, people)
             stored, unmatched = _execute_store(params)
     result.stored, result.unmatched = stored, unmatched
     result.duplicates = len(messages) - stored
@@ -405,7 +402,7 @@ def ingest_segment(organization: Organization, payloads: list[dict], *, sent_at:
 # --- People and accounts ------------------------------------------------------------------
 
 
-def _apply_identities(organization: Organization, messages: list[Message], now: dt.datetime) -> None:
+def _apply_identities(organization: Organization, messages: list[Message]) -> None:
     """``identify``: the user's traits (and contact); ``group``: the user's account.
 
     A handful of statements per batch, whatever the number of people in it.

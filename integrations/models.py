@@ -16,38 +16,27 @@ from django.db import models
 from django.utils import timezone
 from django_scopes import ScopedManager
 
+from cs_platform.credentials import Credential
 from cs_platform.tenancy import TenantModel
 
-WRITE_KEY_MARKER = "tendwk_"
-# The marker plus a few random characters: enough to tell keys apart on screen.
-WRITE_KEY_PREFIX_LENGTH = len(WRITE_KEY_MARKER) + 4
-
-
-class WriteKey(TenantModel):
+class WriteKey(Credential):
     """A key a product sends events with (Segment calls it a source's write key).
 
     Write keys only write; only their SHA-256 is stored, and the key is shown once.
     """
 
+    MARKER = "tendwk_"
+    HASH_FIELD = "key_hash"
+    NOUN = "write key"
+    AUDIT_NAME = "write_key"
+    SECRET_BYTES = 24
+
     label = models.CharField(max_length=100, help_text="Which product or environment sends with it, e.g. “Web app (production)”.")
     # Unique across tenants: a request presents the key alone, so its hash must find the organization.
     key_hash = models.CharField(max_length=64, unique=True)
-    prefix = models.CharField(max_length=16)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta(TenantModel.Meta):
+    class Meta(Credential.Meta):
         ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.label} ({self.prefix}…)"
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
 
 
 class EventRole(models.TextChoices):

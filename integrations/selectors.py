@@ -97,16 +97,19 @@ class UnmatchedIdentity:
     hint: str  # an e-mail or name from the traits, to help an admin recognise it
 
 
-UNMATCHED_SQL = """
-SELECT kind, identifier, count(*), count(DISTINCT nullif(unmatched.user_id, '')), min(timestamp), max(timestamp),
-       max(coalesce(u.traits->>'email', u.traits->>'name', ''))
-FROM (
+# Each unattributed event, as the group (or else the user) it came from.
+_UNMATCHED_EVENTS = """
     SELECT CASE WHEN e.group_id <> '' THEN 'group' WHEN e.user_id <> '' THEN 'user' ELSE 'anonymous' END AS kind,
            CASE WHEN e.group_id <> '' THEN e.group_id WHEN e.user_id <> '' THEN e.user_id ELSE '' END AS identifier,
            e.user_id, e.timestamp
     FROM integrations_usageevent e
     WHERE e.organization_id = %(organization)s AND e.account_id IS NULL
-) unmatched
+"""
+
+UNMATCHED_SQL = f"""
+SELECT kind, identifier, count(*), count(DISTINCT nullif(unmatched.user_id, '')), min(timestamp), max(timestamp),
+       max(coalesce(u.traits->>'email', u.traits->>'name', ''))
+FROM ({_UNMATCHED_EVENTS}) unmatched
 LEFT JOIN integrations_usageuser u
     ON u.organization_id = %(organization)s AND u.user_id = unmatched.user_id AND unmatched.user_id <> ''
 GROUP BY kind, identifier
@@ -120,6 +123,16 @@ def unmatched(limit: int = 200) -> list[UnmatchedIdentity]:
     with connection.cursor() as cursor:
         cursor.execute(UNMATCHED_SQL, {"organization": active_organization().id, "limit": limit})
         return [UnmatchedIdentity(*row) for row in cursor.fetchall()]
+
+
+def unmatched_sources_count() -> int:
+    """How many groups and users have unattributed events (the settings page's banner)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(DISTINCT (kind, identifier)) FROM ({_UNMATCHED_EVENTS}) unmatched",
+            {"organization": active_organization().id},
+        )
+        return cursor.fetchone()[0]
 
 
 def unmatched_group_ids() -> list[str]:

@@ -6,7 +6,6 @@ Each is atomic; changes people make are audited (events themselves are not: they
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from typing import Sequence
 
 from django.core.exceptions import ValidationError
@@ -15,11 +14,9 @@ from django.utils import timezone
 
 from accounts.models import Account, AccountExternalId
 from cs_platform.audit import audit_log
+from cs_platform.credentials import credential_create, credential_revoke
 from cs_platform.models import Organization, User
-from cs_platform.selectors import token_hash
 from integrations.models import (
-    WRITE_KEY_MARKER,
-    WRITE_KEY_PREFIX_LENGTH,
     DirtyDay,
     EventDefinition,
     UsageSource,
@@ -29,40 +26,16 @@ from integrations.models import (
 from integrations.selectors import PRODUCT_SOURCE, accounts_by_external_id, write_key_forget
 
 
-@transaction.atomic
 def write_key_create(*, organization: Organization, actor: User | None, label: str) -> tuple[WriteKey, str]:
     """A new write key for ``organization``; returns the row and the key, to be shown once."""
-    plaintext = WRITE_KEY_MARKER + secrets.token_urlsafe(24)
-    key = WriteKey(
-        organization=organization,
-        label=label.strip(),
-        key_hash=token_hash(plaintext),
-        prefix=plaintext[:WRITE_KEY_PREFIX_LENGTH],
-        created_by=actor if actor is not None and actor.is_authenticated else None,
-    )
-    key.full_clean(exclude=["organization", "created_by"])
-    key.save()
-    audit_log(
-        organization=organization, actor=actor, action="write_key.created", target=key,
-        changes={"label": key.label, "prefix": key.prefix},
-    )
-    return key, plaintext
+    return credential_create(WriteKey, organization=organization, actor=actor, label=label)
 
 
-@transaction.atomic
 def write_key_revoke(*, key: WriteKey, actor: User | None) -> WriteKey:
     """Refuse ``key`` from its next request on; the row stays for the record."""
-    stored = WriteKey.objects.select_for_update().get(pk=key.pk)
-    if stored.revoked_at is not None:
-        raise ValidationError(f"The write key “{stored.label}” was already revoked on {stored.revoked_at:%Y-%m-%d}.")
-    stored.revoked_at = key.revoked_at = timezone.now()
-    stored.save(update_fields=["revoked_at"])
-    write_key_forget(stored.key_hash)  # at once: if this rolls back, the next request reads it again
-    audit_log(
-        organization=stored.organization, actor=actor, action="write_key.revoked", target=stored,
-        changes={"label": stored.label, "prefix": stored.prefix},
-    )
-    return stored
+    revoked = credential_revoke(key, actor=actor)
+    write_key_forget(key.key_hash)  # at once: if this rolls back, the next request reads it again
+    return revoked
 
 
 UsageRow = tuple[int, dt.date, str, float]  # (account id, day, metric, value)

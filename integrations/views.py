@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from cs_platform.access import require
+from cs_platform.credentials import credential_page
 from cs_platform.tenancy import get_for_org_or_404
 from integrations import selectors, services
 from integrations.models import EventDefinition, EventRole, WriteKey
@@ -24,37 +24,16 @@ class WriteKeyForm(forms.Form):
 
 @require("integrations.manage")
 def usage_sources(request: HttpRequest, org_slug: str) -> HttpResponse:
-    """Write keys, and how to send usage with Segment's or Mixpanel's libraries.
-
-    A new key is shown on the response to the POST that made it and never again.
-    """
-    form = WriteKeyForm(request.POST or None)
-    created = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            key, plaintext = services.write_key_create(
-                organization=request.organization, actor=request.user, label=form.cleaned_data["label"]
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            created = {"key": key, "plaintext": plaintext}
-            form = WriteKeyForm()
-    response = render(
-        request,
-        "integrations/usage_sources.html",
-        {
-            "form": form,
-            "created": created,
+    """Write keys (a new one shown once), and how to send usage with Segment's or Mixpanel's libraries."""
+    return credential_page(
+        request, model=WriteKey, form_class=WriteKeyForm, template="integrations/usage_sources.html",
+        context={
             "keys": selectors.write_keys(),
             "host": request.build_absolute_uri("/").rstrip("/"),
-            "unmatched_count": len(selectors.unmatched(limit=1000)),
+            "unmatched_count": selectors.unmatched_sources_count(),
             "rate_limit": settings.USAGE_RATE_LIMIT_PER_SECOND,
         },
     )
-    if created:
-        add_never_cache_headers(response)  # the page holds a secret
-    return response
 
 
 @require("integrations.manage")

@@ -17,16 +17,16 @@ from typing import Callable
 import orjson
 import redis
 from django.conf import settings
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope
 
-from api.auth import LAST_USED_RESOLUTION, ApiError
+from api.auth import ApiError
+from cs_platform.credentials import record_use
 from cs_platform.selectors import token_hash
 from integrations import ingest, selectors
-from integrations.models import WRITE_KEY_MARKER, WriteKey
+from integrations.models import WriteKey
 
 # Segment's limits: 32 KB a message, 500 KB a request. Mixpanel's: 2,000 records, 10 MB.
 SEGMENT_MAX_MESSAGE = 32 * 1024
@@ -108,8 +108,8 @@ def _basic_username(request: HttpRequest) -> str | None:
 def _write_key(presented: str | None) -> WriteKey:
     if not presented:
         raise _unauthorized(f"No write key: send it as the HTTP Basic user name or as writeKey in the body. {WHERE_KEYS_ARE_MADE}")
-    if not presented.startswith(WRITE_KEY_MARKER):
-        raise _unauthorized(f"That is not a Tend write key: they start with “{WRITE_KEY_MARKER}”. {WHERE_KEYS_ARE_MADE}")
+    if not presented.startswith(WriteKey.MARKER):
+        raise _unauthorized(f"That is not a Tend write key: they start with “{WriteKey.MARKER}”. {WHERE_KEYS_ARE_MADE}")
     key = selectors.write_key_by_hash(token_hash(presented))
     if key is None:
         raise _unauthorized(f"This write key is not recognised: check it was copied whole. {WHERE_KEYS_ARE_MADE}")
@@ -145,16 +145,6 @@ def _check_rate(key: WriteKey) -> None:
         )
 
 
-def _record_use(key: WriteKey) -> None:
-    now = timezone.now()
-    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
-        return
-    WriteKey.objects.filter(pk=key.pk).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION)
-    ).update(last_used_at=now)
-    key.last_used_at = now  # the cached key too, so the next minute's requests skip this
-
-
 def _ingestion(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """POST only, CSRF-exempt (no cookies: the write key authenticates), errors as JSON."""
 
@@ -186,14 +176,12 @@ def _ingestion(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     return wrapper
 
 
-def _authorised(request: HttpRequest, body_key: object = None) -> WriteKey:
-    presented = _basic_username(request)
-    if presented is None and isinstance(body_key, str):
-        presented = body_key
-    key = _write_key(presented)
+def _authorised(presented: object) -> WriteKey:
+    """The write key presented (as Basic user name or ``writeKey``), within its rate limit."""
+    key = _write_key(presented if isinstance(presented, str) else None)
     _check_rate(key)
     with scope(organization=key.organization):
-        _record_use(key)
+        record_use(key)
     return key
 
 
@@ -222,11 +210,11 @@ def _segment_request(request: HttpRequest, limit: int) -> tuple[bytes, dict, Wri
     """The body, its JSON object and the write key, from the Basic header or ``writeKey``."""
     body = _body(request, limit)
     presented = _basic_username(request)
-    key = _authorised(request) if presented is not None else None  # a wrong key is refused before the JSON is read
+    key = _authorised(presented) if presented is not None else None  # a wrong key is refused before the JSON is read
     payload = _parse_json(body)
     if not isinstance(payload, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
-    return body, payload, key or _authorised(request, payload.get("writeKey"))
+    return body, payload, key or _authorised(payload.get("writeKey"))
 
 
 @_ingestion
@@ -293,7 +281,7 @@ def mixpanel_import(request: HttpRequest) -> HttpResponse:
     """``POST /import``: Mixpanel's import API, for backfilling history. ``$insert_id`` is required
     (as Mixpanel's strict mode asks) and deduplicates; ``?group_key=`` names the property that
     holds the account's external id (default ``group_id``)."""
-    key = _authorised(request)
+    key = _authorised(_basic_username(request))
     body = _body(request, MIXPANEL_MAX_REQUEST)
     records = _mixpanel_records(body)
     if not records:

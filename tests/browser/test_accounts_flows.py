@@ -13,28 +13,10 @@ from playwright.sync_api import expect
 from accounts import services
 from accounts.models import Account, TierChange
 from cs_platform.models import Role
-from tests.factories import PASSWORD, OrganizationFactory, member
+from tests.browser.helpers import nav, sign_in, sign_out
+from tests.factories import OrganizationFactory, member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/auth/login/")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/o/flowfuse/"))
-
-
-def nav(page, label: str):
-    """A link in the sidebar navigation (pages may link to the same place in their content)."""
-    return page.get_by_role("complementary", name="Navigation").get_by_role("link", name=label, exact=True)
-
-
-def sign_out(page) -> None:
-    page.locator(".user-menu summary").click()
-    page.get_by_test_id("logout").click()
-    expect(page).to_have_url(re.compile(r"/auth/login/$"))
 
 
 @pytest.fixture

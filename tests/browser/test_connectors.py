@@ -12,7 +12,7 @@ from accounts.tests.factories import account
 from cs_platform.models import Role
 from integrations.models import UsageDaily, UsageSource
 from integrations.tests.test_connectors import INCREMENTAL_QUERY, product, product_dsn  # noqa: F401 (fixtures)
-from tests.browser.test_accounts_flows import sign_in
+from tests.browser.helpers import sign_in
 from tests.factories import OrganizationFactory, member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from accounts import services
 from accounts.models import Account
 from cs_platform.models import Role
-from tests.browser.test_accounts_flows import nav, sign_in
+from tests.browser.helpers import nav, sign_in
 from tests.factories import OrganizationFactory, member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -4,7 +4,6 @@ the page's data, the numbers behind it, and the adoption list."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 from django.utils import timezone
@@ -14,7 +13,8 @@ from playwright.sync_api import expect
 from accounts import services
 from cs_platform.models import Role
 from integrations.models import AccountUsage, EventDefinition, EventRole, UsageDaily
-from tests.factories import PASSWORD, OrganizationFactory, member
+from tests.browser.helpers import sign_in
+from tests.factories import OrganizationFactory, member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -50,11 +50,7 @@ def greenfield():
 
 
 def test_the_usage_chart_draws_and_the_adoption_list_shows_what_is_used_and_not(page, greenfield):
-    page.goto("/auth/login/")
-    page.get_by_label("E-mail address").fill("csm@flowfuse.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/o/flowfuse/"))
+    sign_in(page, "csm@flowfuse.example")
 
     page.goto(f"/o/flowfuse/accounts/{greenfield.public_id}/")
     card = page.get_by_test_id("usage-card")

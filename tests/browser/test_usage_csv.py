@@ -14,7 +14,7 @@ from accounts.services import account_create
 from cs_platform.models import Role
 from integrations import tasks
 from integrations.models import UsageDaily
-from tests.browser.test_accounts_flows import sign_in
+from tests.browser.helpers import sign_in
 from tests.factories import OrganizationFactory, member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -3,8 +3,6 @@ client sends with it, and the account's usage chart moves once the rollup has ru
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django_scopes import scope
 from playwright.sync_api import expect
@@ -13,17 +11,10 @@ from accounts import services
 from accounts.models import AccountExternalId
 from cs_platform.models import Role
 from integrations.tasks import rollup_usage
-from tests.factories import PASSWORD, OrganizationFactory, member
+from tests.browser.helpers import sign_in
+from tests.factories import OrganizationFactory, member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/auth/login/")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/o/flowfuse/"))
 
 
 def test_write_key_to_segment_client_to_usage_chart(page, live_server):

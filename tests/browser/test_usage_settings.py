@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from accounts import services
 from cs_platform.models import Role
 from integrations.ingest import ingest_segment
-from tests.browser.test_usage_ingest_flow import sign_in
+from tests.browser.helpers import sign_in
 from tests.factories import OrganizationFactory, member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
