@@ -8,24 +8,25 @@
 from __future__ import annotations
 
 from argparse import ArgumentParser
-from typing import Any, Callable
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Model, Q
+from django.db.models import Q
 from django_scopes import scope
 
+from cs_platform.credentials import Credential, credential_create, credential_revoke
 from cs_platform.models import Organization
 
 
 class CredentialCommand(BaseCommand):
-    """Subclasses name the credential and give its model and create/revoke services."""
+    """Subclasses give the credential's model and how people call it."""
 
     noun = "credential"  # "API token", "write key"
-    prefix_example = ""  # "tend_ab12"
-    model: type[Model]
-    create_service: Callable[..., tuple[Any, str]]
-    revoke_service: Callable[..., Any]
+    model: type[Credential]
+
+    @property
+    def prefix_example(self) -> str:
+        return self.model.MARKER + "ab12"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="{create,list,revoke}")
@@ -47,7 +48,7 @@ class CredentialCommand(BaseCommand):
 
     def _create(self, organization: Organization, *, label: str, **options) -> None:
         try:
-            row, plaintext = type(self).create_service(organization=organization, actor=None, label=label)
+            row, plaintext = credential_create(self.model, organization=organization, actor=None, label=label)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
         # The notice goes to stderr so that `KEY=$(manage.py … create …)` captures the secret alone.
@@ -76,7 +77,7 @@ class CredentialCommand(BaseCommand):
         if len(matches) > 1:
             raise CommandError(f"Several of {organization.name}'s {self.noun}s start “{wanted}”: give the id instead.")
         try:
-            revoked = type(self).revoke_service(matches[0], actor=None)
+            revoked = credential_revoke(matches[0], actor=None)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
         self.stdout.write(self.style.SUCCESS(f"Revoked “{revoked.label}” ({revoked.prefix}…)."))

@@ -5,7 +5,6 @@
     manage.py api_token revoke --org <slug> <prefix-or-id>
 """
 
-from api import services
 from api.models import ApiToken
 from cs_platform.management.credentials import CredentialCommand
 
@@ -13,10 +12,4 @@ from cs_platform.management.credentials import CredentialCommand
 class Command(CredentialCommand):
     help = "Create, list or revoke an organization's API tokens."
     noun = "API token"
-    prefix_example = "tend_ab12"
     model = ApiToken
-    create_service = services.api_token_create
-
-    @staticmethod
-    def revoke_service(row, *, actor):
-        return services.api_token_revoke(token=row, actor=actor)

@@ -6,17 +6,10 @@
 """
 
 from cs_platform.management.credentials import CredentialCommand
-from integrations import services
 from integrations.models import WriteKey
 
 
 class Command(CredentialCommand):
     help = "Create, list or revoke an organization's write keys (for sending product usage)."
     noun = "write key"
-    prefix_example = "tendwk_ab12"
     model = WriteKey
-    create_service = services.write_key_create
-
-    @staticmethod
-    def revoke_service(row, *, actor):
-        return services.write_key_revoke(key=row, actor=actor)
