@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from io import StringIO
 
 import pytest
@@ -105,7 +106,7 @@ def test_demo_book_spans_every_tier_and_stage_with_history(demo):
 
 def test_demo_people_tasks_and_handoffs(demo):
     csm = User.objects.get(email="csm@flowfuse.example")
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(demo.time_zone))  # the demo's dates are Amsterdam's
     with scope(organization=demo):
         paid = Account.objects.exclude(tier__name="Trial")
         assert paid.filter(contacts__role=ContactRole.CHAMPION).distinct().count() > 0.8 * paid.count()
