@@ -9,6 +9,9 @@ from django_scopes import scope
 from cs_platform.models import Organization, Role, User
 from tests.factories import PASSWORD, OrganizationFactory, member
 
+# A private PostgreSQL server standing for a customer's product database (connector tests).
+pytest_plugins = ["tests.product_db"]
+
 
 @pytest.fixture
 def org(db) -> Organization:

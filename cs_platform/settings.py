@@ -6,6 +6,7 @@ Redis servers whose data lives under ``TEND_HOME`` (see ``cs_platform.embedded``
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -21,6 +22,14 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of CIDRs, checked now so a typo stops the start with its name."""
+    try:
+        return [str(ipaddress.ip_network(item, strict=False)) for item in env_list(name)]
+    except ValueError as error:
+        raise RuntimeError(f"{name}: {error}; write networks such as 10.0.0.0/8,192.168.1.0/24.") from None
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -229,6 +238,10 @@ USAGE_SYNCHRONOUS_COMMIT = env_bool("USAGE_SYNCHRONOUS_COMMIT", True)
 # Connector connection strings are encrypted with these Fernet keys (comma-separated, the
 # first encrypts, all decrypt); unset, a key is derived from SECRET_KEY.
 TEND_SECRETS_KEY = os.environ.get("TEND_SECRETS_KEY", "")
+# Networks (CIDRs, comma-separated) that connectors may reach although they are not public:
+# on-premises product databases on a private network, or 127.0.0.0/8 in tests. Tend's own
+# PostgreSQL and Redis stay refused inside them (cs_platform.outbound).
+CONNECTOR_ALLOWED_NETWORKS = env_networks("CONNECTOR_ALLOWED_NETWORKS")
 # The longest one statement of a connector's query may run in the product's database.
 CONNECTOR_STATEMENT_TIMEOUT_MS = int(os.environ.get("CONNECTOR_STATEMENT_TIMEOUT_MS", str(5 * 60 * 1000)))
 

@@ -11,6 +11,7 @@ from typing import Callable, Iterator
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_scopes import scope
 
@@ -38,6 +39,15 @@ def _task(org: Organization) -> str:
     return task_create(account=_account(org), actor=None, title="Sweep task").public_id
 
 
+def _connector(org: Organization) -> str:
+    # Saving checks the address: a loopback one is fine only where the operator allows it.
+    with override_settings(CONNECTOR_ALLOWED_NETWORKS=["127.0.0.0/8"]):
+        return connector_save(
+            organization=org, actor=None, name="Sweep", dsn="postgresql://sweep@127.0.0.1:1/sweep",
+            query="SELECT 'x', current_date, 'm', 1", schedule_minutes=60, enabled=True,
+        ).public_id
+
+
 # kwarg name -> a function making a real object of that kind in the organization.
 # Makers of nested objects (a contact, a task) hang them on the same sweep account.
 URL_KWARG_MAKERS: dict[str, Callable[[Organization], str]] = {
@@ -56,10 +66,7 @@ URL_KWARG_MAKERS: dict[str, Callable[[Organization], str]] = {
     "kind": lambda org: "accounts",
     "token": lambda org: api_token_create(organization=org, actor=None, label="sweep")[0].public_id,
     "key": lambda org: write_key_create(organization=org, actor=None, label="sweep")[0].public_id,
-    "connector": lambda org: connector_save(
-        organization=org, actor=None, name="Sweep", dsn="postgresql://sweep@127.0.0.1:1/sweep",
-        query="SELECT 'x', current_date, 'm', 1", schedule_minutes=60, enabled=True,
-    ).public_id,
+    "connector": _connector,
     "definition": lambda org: event_definition_save(
         organization=org, actor=None, role="feature", event_name="Sweep Feature"
     ).public_id,
