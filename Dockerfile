@@ -13,6 +13,7 @@ COPY tickets tickets
 COPY qbr qbr
 COPY churn churn
 COPY integrations integrations
+COPY api api
 COPY templates templates
 COPY manage.py ./
 RUN pip install -e . && useradd --create-home --uid 1000 tend
