@@ -18,7 +18,7 @@ ALLOWED_SETTING = "CONNECTOR_ALLOWED_NETWORKS"
 CONNECT_TIMEOUT_SECONDS = 10
 DEFAULT_PORT = 5432
 ACCEPTED = ("host", "port", "dbname", "user", "password", "sslmode", "channel_binding", "connect_timeout")
-SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-full")
 CHANNEL_BINDINGS = ("disable", "prefer", "require")
 EXAMPLE = "postgresql://user:password@host:5432/database"
 
@@ -129,6 +129,11 @@ def dsn_parse(dsn: str) -> dict[str, str]:
         raise _invalid(f"The port “{port}” is not a number from 1 to 65535.")
     if not params.get("user"):
         raise _invalid(f"The connection string names no user: write it as {EXAMPLE}.")
+    if params.get("sslmode") == "verify-ca":
+        raise _invalid(
+            "sslmode=verify-ca needs a certificate file on Tend's server: use verify-full, which checks the "
+            "server's certificate and name against the public certificate authorities."
+        )
     for key, choices in (("sslmode", SSL_MODES), ("channel_binding", CHANNEL_BINDINGS)):
         if key in params and params[key] not in choices:
             raise _invalid(f"{key} “{params[key]}” is not one of {', '.join(choices)}.")
@@ -193,7 +198,7 @@ def connection_params(params: dict[str, str], *, application_name: str) -> dict[
         "dbname": params.get("dbname") or params["user"],
         "sslmode": sslmode,
         # "system": the public certificate authorities (libpq 16+), never Tend's ~/.postgresql/root.crt.
-        "sslrootcert": "system" if sslmode.startswith("verify") else NO_FILE,
+        "sslrootcert": "system" if sslmode == "verify-full" else NO_FILE,
         "channel_binding": params.get("channel_binding") or "prefer",
         "connect_timeout": str(min(timeout, CONNECT_TIMEOUT_SECONDS) if timeout > 0 else CONNECT_TIMEOUT_SECONDS),
         "application_name": application_name,

@@ -94,6 +94,7 @@ def not_postgres() -> Iterator[int]:
         ("postgresql://postgres@db.example.com/tend?passfile=/root/.pgpass", "passfile names a file on Tend's server: put the password in the connection string."),
         ("host=db.example.com user=reader sslkey=/etc/ssl/private/tend.key", "Client certificates are not supported (sslcert and sslkey name files on Tend's server, which are not a connector's to read): use a password."),
         ("host=db.example.com user=reader options='-c default_transaction_read_only=off'", "options is not accepted: Tend sets up the session itself (read-only, with a time limit)."),
+        ("host=db.example.com user=reader sslmode=verify-ca", "sslmode=verify-ca needs a certificate file on Tend's server: use verify-full, which checks the server's certificate and name against the public certificate authorities."),
         ("host=db.example.com dbname=product", "The connection string names no user: write it as postgresql://user:password@host:5432/database."),
     ],
 )
@@ -221,3 +222,15 @@ def test_a_one_letter_password_is_masked_without_garbling_messages(org, in_org, 
 def test_the_hint_shows_the_string_with_its_password_field_masked(org, in_org):
     connector = save(org, "postgresql://reader:e@db.example.com:5433/product?sslmode=verify-full")
     assert connector.dsn_hint == "user=reader password=******** dbname=product host=db.example.com port=5433 sslmode=verify-full"
+
+
+def test_a_saved_connector_is_checked_again_at_every_connection(org, admin, in_org, product, settings, django_capture_on_commit_callbacks):
+    connector = save(org, product.dsn)
+    settings.CONNECTOR_ALLOWED_NETWORKS = []  # the operator withdraws the permission
+    with django_capture_on_commit_callbacks(execute=True):
+        run = connectors.connector_run_now(connector=connector, actor=admin)
+    run.refresh_from_db()
+    assert run.error == (
+        "“127.0.0.1” is a loopback address, which Tend connects to only when its operator allows that network "
+        "in CONNECTOR_ALLOWED_NETWORKS."
+    )
