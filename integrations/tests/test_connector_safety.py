@@ -217,9 +217,6 @@ def test_a_one_letter_password_is_masked_without_garbling_messages(org, in_org, 
     # A password that breaks the string is never quoted back, whole or in part.
     message = refusal(org, "host=db.example.com user=reader password='s3cret unterminated")
     assert "s3cret" not in message and "unterminated" not in message
-
-
-def test_the_hint_shows_the_string_with_its_password_field_masked(org, in_org):
     connector = save(org, "postgresql://reader:e@db.example.com:5433/product?sslmode=verify-full")
     assert connector.dsn_hint == "user=reader password=******** dbname=product host=db.example.com port=5433 sslmode=verify-full"
 
