@@ -17,17 +17,26 @@ from cs_platform.tenancy import TenantModel
 TIME_ZONE_CHOICES = [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
 
 
+def normalize_address(email: str) -> str:
+    """The one spelling of an e-mail address that sign-in, its lock-out and reset limits use.
+
+    People type their address in any case and with stray spaces; counting each
+    spelling apart would give every variant its own allowance of guesses.
+    """
+    return email.strip().lower()
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def get_by_natural_key(self, email: str) -> User:
         # Sign-in is by e-mail, whatever case people type it in.
-        return self.get(email__iexact=email)
+        return self.get(email__iexact=normalize_address(email))
 
     def create_user(self, email: str, password: str | None = None, **fields) -> User:
         if not email:
             raise ValueError("Users need an e-mail address.")
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=normalize_address(self.normalize_email(email)), **fields)
         user.set_password(password)
         user.save(using=self._db)
         return user

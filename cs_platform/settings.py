@@ -203,6 +203,9 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"  # the sign-in form field, though users sign in by e-mail
+# Failures count against the address as sign-in reads it (any case, no stray spaces),
+# so typing it differently buys no extra guesses.
+AXES_USERNAME_CALLABLE = "cs_platform.sign_in.lockout_username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
