@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from cs_platform.production import DEVELOPMENT_SECRET_KEY, secret_key_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -27,11 +30,14 @@ DEBUG = env_bool("DEBUG", False)
 TESTING = "pytest" in sys.modules or os.environ.get("TEND_TESTING") == "1"
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if os.environ.get("TEND_PRODUCTION") == "1":
-        raise RuntimeError("SECRET_KEY must be set when TEND_PRODUCTION=1.")
-    # Good enough for the demo and tests on one machine; never for a real deployment.
-    SECRET_KEY = "tend-insecure-development-key-change-me-in-production"
+TEND_PRODUCTION = env_bool("TEND_PRODUCTION")
+if TEND_PRODUCTION:
+    # Sessions, password-reset links and (unless TEND_SECRETS_KEY is set) stored secrets
+    # all rest on this key: a published or guessable one gives them all away.
+    if _problem := secret_key_problem(SECRET_KEY):
+        raise ImproperlyConfigured(_problem)
+elif not SECRET_KEY:
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -273,12 +279,22 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Security -----------------------------------------------------------------
 
+# Off by default so `make demo` and a first `docker compose up` work over plain HTTP on
+# localhost; production behind HTTPS turns them on (.env.example, SECURITY.md).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Health checks come from inside the network, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_REFERRER_POLICY = os.environ.get("SECURE_REFERRER_POLICY", "same-origin")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = os.environ.get("SECURE_CROSS_ORIGIN_OPENER_POLICY", "same-origin")
 
 # Secrets are redacted from every record by cs_platform.logs (installed on start, not here:
 # Celery and gunicorn bring handlers of their own); 4xx responses are logged as one line.
