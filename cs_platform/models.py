@@ -212,3 +212,26 @@ class AuditEntry(TenantModel):
             (key, f"{shown(value[0])} → {shown(value[1])}" if isinstance(value, list) and len(value) == 2 else shown(value))
             for key, value in self.changes.items()
         ]
+
+
+class PasswordResetRequest(models.Model):
+    """One request for a password-reset mail, kept about an hour to limit how many are sent.
+
+    Not tenant-owned: a login belongs to no organization, and neither does asking to reset it.
+    Every request is kept, for an address with a login or without, so the limit answers
+    the same either way and tells nobody which addresses have one.
+    """
+
+    email = models.CharField(max_length=254)  # normalised, as typed into the form
+    ip_address = models.GenericIPAddressField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email", "created_at"], name="reset_request_email"),
+            models.Index(fields=["ip_address", "created_at"], name="reset_request_ip"),
+            models.Index(fields=["created_at"], name="reset_request_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Password reset for {self.email} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -217,6 +217,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0")) or None
 
+# Password-reset mails an hour to one address, and reset requests an hour from one IP;
+# past either, the page answers as always but sends nothing.
+PASSWORD_RESET_LIMIT_PER_ADDRESS = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_ADDRESS", "3"))
+PASSWORD_RESET_LIMIT_PER_IP = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_IP", "20"))
+
 INVITATION_MAX_AGE_DAYS = 14
 # CSV imports with more rows than this run in a Celery worker, followed on a status page.
 ACCOUNT_IMPORT_INLINE_ROWS = int(os.environ.get("ACCOUNT_IMPORT_INLINE_ROWS", "500"))
