@@ -21,8 +21,9 @@ _MIN_SECRET_LENGTH = 16
 _ALWAYS: list[tuple[re.Pattern[str], str]] = [
     # Authorization header values, however printed: "Authorization: Basic …", 'HTTP_AUTHORIZATION': '…'.
     (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)[^'\"\r\n,}]+"), rf"\1{REDACTED}"),
-    # HTTP credentials anywhere else: "Bearer tend_…", "Basic dGVu…".
-    (re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {REDACTED}"),
+    # HTTP credentials anywhere else: "Bearer eyJ…", "Basic dGVu…" (capitalised, as in headers,
+    # and long, so that prose such as "basic configuration" is left alone).
+    (re.compile(r"\b(Basic|Bearer)\s+[A-Za-z0-9._~+/-]{16,}=*"), rf"\1 {REDACTED}"),
     # Passwords in connection strings: postgresql://user:SECRET@host, redis://:SECRET@host.
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@]+@"), rf"\1{REDACTED}@"),
     # …and in libpq's keyword form: "host=db password=SECRET".
