@@ -39,12 +39,12 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     "key",
     [
-        "",
-        DEVELOPMENT_SECRET_KEY,
-        _example_settings(https=False)["SECRET_KEY"],
-        secrets.token_urlsafe(20),  # random, but short
-        "ab" * 40,  # long, but two characters
-        "please-changeme-" + secrets.token_urlsafe(40),
+        pytest.param("", id="unset"),
+        pytest.param(DEVELOPMENT_SECRET_KEY, id="the development key"),
+        pytest.param(_example_settings(https=False)["SECRET_KEY"], id="the example's"),
+        pytest.param(secrets.token_urlsafe(20), id="random but short"),
+        pytest.param("ab" * 40, id="long but two characters"),
+        pytest.param("please-changeme-" + secrets.token_urlsafe(40), id="a placeholder word"),
     ],
 )
 def test_placeholder_short_and_repetitive_keys_are_refused_with_how_to_make_one(key):
