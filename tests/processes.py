@@ -40,8 +40,10 @@ def free_port() -> int:
 
 def child_env(**extra: str) -> dict[str, str]:
     """The environment of a Tend process on this test run's database, Redis and queue."""
+    # The browser tests' async-guard switch is for this process's Playwright, not a child's.
+    inherited = {name: value for name, value in os.environ.items() if name != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     return {
-        **os.environ,
+        **inherited,
         "DATABASE_URL": database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
