@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 from django_scopes import scope
 from playwright.sync_api import expect
@@ -48,10 +49,11 @@ def greenfield():
             organization=org, account=greenfield, last_seen_at=timezone.now(), active_users_7d=10, logins_7d=30,
             features_used_30d=1, features_total=1, feature_adoption_pct=100.0,
         )
-        connector = connector_save(
-            organization=org, actor=None, name="Product DB", dsn="postgresql://reader:pw@127.0.0.1:1/product",
-            query="SELECT account_id, day, metric, value FROM usage", schedule_minutes=60, enabled=False,
-        )
+        with override_settings(CONNECTOR_ALLOWED_NETWORKS=["127.0.0.0/8"]):  # saving checks the address
+            connector = connector_save(
+                organization=org, actor=None, name="Product DB", dsn="postgresql://reader:pw@127.0.0.1:1/product",
+                query="SELECT account_id, day, metric, value FROM usage", schedule_minutes=60, enabled=False,
+            )
     return greenfield, connector
 
 
