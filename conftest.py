@@ -3,14 +3,23 @@ stranger who is an admin of another organization and must see nothing of the fir
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django_scopes import scope
+from hypothesis import settings as hypothesis_settings
 
 from cs_platform.models import Organization, Role, User
 from tests.factories import PASSWORD, OrganizationFactory, member
 
 # A private PostgreSQL server standing for a customer's product database (connector tests).
 pytest_plugins = ["tests.product_db"]
+
+# Property tests: "ci" is bounded and repeatable (the same examples every run, no timing);
+# HYPOTHESIS_PROFILE=thorough looks much harder, for a run by hand.
+hypothesis_settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True, database=None)
+hypothesis_settings.register_profile("thorough", max_examples=1000, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture

@@ -175,3 +175,8 @@ def foreign_references(org: Organization) -> list[str]:
                     elsewhere = rows.exclude(**{f"{field.name}__organization": org})
                     problems += [f"{model._meta.label}.{field.name} -> {pk}" for pk in elsewhere.values_list(field.attname, flat=True)]
     return problems
+
+
+def url_for_route(route: str, org: Organization) -> str:
+    """``route`` as a real address in ``org``: each id made by its ``URL_KWARG_MAKERS`` entry."""
+    return url_of(route, org, make_objects(org, object_kwargs(route)))
