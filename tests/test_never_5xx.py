@@ -9,13 +9,11 @@ and filter forms use. A new page, form, field or filter is covered by itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import orjson
 import pytest
-from bs4 import BeautifulSoup
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django_scopes import scope
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +23,7 @@ from accounts.services import account_create
 from api.services import api_token_create
 from api.views import LIST_PARAMETERS
 from integrations.services import write_key_create
+from tests.pages import Form, read_html
 from tests.routes import organization_routes, url_for_route
 
 # Each sent to every field and parameter on its own, the others left as they are, so a
@@ -39,27 +38,6 @@ ALL_AT_ONCE = (
 RAW_VALUES = ("%FF%FE", "%00", "%C2%B2")  # sent as they are in a query string: not UTF-8, NUL, "²"
 # Text a person or a program could send: any character that survives UTF-8, NUL included.
 TEXT = st.text(st.characters(codec="utf-8"), max_size=300)
-SKIPPED_FIELDS = {"csrfmiddlewaretoken"}
-
-
-@dataclass
-class Form:
-    action: str
-    multipart: bool
-    fields: dict[str, str] = field(default_factory=dict)  # name -> the value a browser would send as it is
-    files: set[str] = field(default_factory=set)
-
-    def with_values(self, values: dict[str, str]) -> tuple[dict | str, dict]:
-        """The form's data with some fields changed, as ``(data, client.post options)``."""
-        data = {**self.fields, **{name: value for name, value in values.items() if name not in self.files}}
-        if self.multipart:
-            contents = {name: values[name].encode() if name in values else b"a,b\n1,2\n" for name in self.files}
-            return {**data, **{name: SimpleUploadedFile("sweep.csv", content) for name, content in contents.items()}}, {}
-        return urlencode(data), {"content_type": "application/x-www-form-urlencoded"}
-
-    @property
-    def names(self) -> list[str]:
-        return sorted({*self.fields, *self.files})
 
 
 @dataclass
@@ -69,60 +47,21 @@ class Page:
     parameters: dict[str, set[str]]  # its own address (or its filter form's) -> the query parameters used
 
 
-def _value_of(element) -> str | None:
-    """What a browser submits for one form control, None for nothing."""
-    if element.name == "textarea":
-        return element.text
-    if element.name == "select":
-        options = element.find_all("option")
-        chosen = next((option for option in options if option.has_attr("selected")), options[0] if options else None)
-        return None if chosen is None else chosen.get("value", chosen.text)
-    kind = element.get("type", "text").lower()
-    if kind in ("submit", "button", "reset", "image"):
-        return None
-    if kind in ("checkbox", "radio"):
-        return element.get("value", "on") if element.has_attr("checked") else None
-    return element.get("value", "")
-
-
 def read_page(client: Client, url: str, org_prefix: str) -> Page | None:
     response = client.get(url)
     assert response.status_code < 500, f"GET {url} answered {response.status_code}"
     if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
         return None
-    soup = BeautifulSoup(response.content, "html.parser")
-    page = Page(url=url, forms=[], parameters={})
-
-    def note(address: str, names, *, own_only: bool = True) -> None:
-        # Links to other pages are those pages' to sweep, with their own filter forms.
-        path = urlsplit(urljoin(url, address)).path
-        if path.startswith(org_prefix) and (path == urlsplit(url).path or not own_only):
-            page.parameters.setdefault(path, set()).update(names)
-
-    for link in soup.find_all(attrs={"href": True}) + soup.find_all(attrs={"hx-get": True}):
-        for address in (link.get("href"), link.get("hx-get")):
-            if address and "?" in address:
-                note(address, (name for name, _ in parse_qsl(urlsplit(address).query, keep_blank_values=True)))
-    for element in soup.find_all("form"):
-        action = urljoin(url, element.get("hx-post") or element.get("hx-get") or element.get("action") or url)
-        controls = element.find_all(["input", "select", "textarea"])
-        names = [control["name"] for control in controls if control.get("name") and control["name"] not in SKIPPED_FIELDS]
-        if (element.get("method", "get").lower() == "get" and not element.get("hx-post")) or element.get("hx-get"):
-            note(action, names, own_only=False)
-            continue
-        if not urlsplit(action).path.startswith(org_prefix) or not names:
-            continue  # sign-out, or a button-only action (revoke, delete) that has nothing to vary
-        form = Form(action=action, multipart=element.get("enctype") == "multipart/form-data")
-        for control in controls:
-            name = control.get("name")
-            if not name or name in SKIPPED_FIELDS:
-                continue
-            if control.get("type") == "file":
-                form.files.add(name)
-            elif (value := _value_of(control)) is not None:
-                form.fields.setdefault(name, value)
-        page.forms.append(form)
-    return page
+    read = read_html(response.content, url)
+    # Links to other pages are those pages' to sweep, with their own filter forms.
+    own = urlsplit(url).path
+    parameters = {path: set(names) for path, names in read.links.items() if path == own}
+    for form in read.forms:
+        if form.method == "get" and form.path.startswith(org_prefix):
+            parameters.setdefault(form.path, set()).update(form.names)
+    # Sign-out, or a button-only action (revoke, delete) that has nothing to vary, is left out.
+    forms = [form for form in read.post_forms() if form.path.startswith(org_prefix) and form.names]
+    return Page(url=url, forms=forms, parameters=parameters)
 
 
 def _assert_answered(response, what: str) -> None:
@@ -164,7 +103,7 @@ def test_the_sweep_reads_forms_and_filters(sweeper, org):
     page = read_page(sweeper, f"/o/{org.slug}/accounts/", f"/o/{org.slug}/")
     assert {"q", "owner", "tier", "stage", "renewal", "priority", "sort", "dir"} <= page.parameters[f"/o/{org.slug}/accounts/"]
     account = read_page(sweeper, url_for_route("o/<slug:org_slug>/accounts/<str:account>/edit/", org), f"/o/{org.slug}/")
-    assert {"name", "arr", "currency", "renewal_date", "priority", "owner"} <= set(account.forms[0].fields)
+    assert {"name", "arr", "currency", "renewal_date", "priority", "owner"} <= set(account.forms[0].names)
 
 
 @pytest.mark.parametrize("route", organization_routes())

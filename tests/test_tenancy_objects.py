@@ -24,7 +24,7 @@ from cs_platform.models import Organization, Role, User
 from integrations.models import UsageEvent, UsageUser
 from integrations.services import write_key_create
 from tests.factories import OrganizationFactory, member
-from tests.pages import post_forms, post_forms_to
+from tests.pages import read_html
 from tests.routes import (
     foreign_references, make_objects, object_kwargs, organization_routes, tenant_rows, url_of,
 )
@@ -72,7 +72,7 @@ def _form_a_admin_would_submit(cast: Cast, route: str, theirs: dict[str, str]) -
     page = cast.client_of(cast.a_admin).get(url)
     if page.status_code != 200:
         return None
-    forms = post_forms_to(page.content.decode(), url, url)
+    forms = read_html(page.content, url).post_forms(to=url)
     return forms[0].filled() if forms else None
 
 
@@ -140,13 +140,13 @@ def test_forms_refuse_another_organizations_choices(route, cast):
         assert shown not in html, f"{b_url} shows A's “{shown}”"
 
     foreign = _identifiers(cast.a) - _identifiers(cast.b)
-    a_forms = {_shape(form.action, cast.a, theirs): form for form in post_forms(a_page.content.decode(), a_url)}
+    a_forms = {_shape(form.path, cast.a, theirs): form for form in read_html(a_page.content, a_url).post_forms()}
     before = tenant_rows(cast.a)
-    for form in post_forms(html, b_url):
-        mirror = a_forms.get(_shape(form.action, cast.b, ours))
+    for form in read_html(html, b_url).post_forms():
+        mirror = a_forms.get(_shape(form.path, cast.b, ours))
         for name, offered in (mirror.choices.items() if mirror else ()):
             for value in [value for value in offered if value in foreign][:3]:
-                client.post(form.action, {**form.filled(), name: [value]})
+                client.post(form.path, {**form.filled(), name: [value]})
     assert tenant_rows(cast.a) == before, f"{route}: organization A's rows changed"
     assert foreign_references(cast.b) == [], f"{route}: B's rows now point at A's"
 
