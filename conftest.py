@@ -4,9 +4,12 @@ stranger who is an admin of another organization and must see nothing of the fir
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django_scopes import scope
 
+from cs_platform import celery_app
 from cs_platform.models import Organization, Role, User
+from tests import processes
 from tests.factories import PASSWORD, OrganizationFactory, member
 
 
@@ -57,3 +60,17 @@ def in_org(org):
 def as_admin(client, admin):
     client.force_login(admin)
     return client
+
+
+@pytest.fixture
+def real_worker(transactional_db, tmp_path):
+    """A ``celery worker`` process on this test run's own queue, mailing into ``tmp_path / "mail"``;
+    while it runs, tasks sent here go to it rather than running in the test."""
+    mail_dir = tmp_path / "mail"
+    env = processes.tend_env(redis_url=settings.REDIS_URL, queue=settings.CELERY_TASK_DEFAULT_QUEUE, mail_dir=mail_dir)
+    with processes.celery_worker(env) as output:
+        celery_app.conf.task_always_eager = False
+        try:
+            yield mail_dir, output
+        finally:
+            celery_app.conf.task_always_eager = True

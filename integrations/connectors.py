@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from cs_platform import secrets
+from cs_platform import outbox, secrets
 from cs_platform.audit import audit_log, diff
 from cs_platform.models import Organization, User
 from integrations.models import ConnectorRun, ConnectorSchedule, RunStatus, UsageConnector, UsageDaily, UsageSource
@@ -424,7 +424,7 @@ def _run_enqueue(connector: UsageConnector, actor: User | None) -> ConnectorRun:
         since=connector.since,
         triggered_by=actor if actor is not None and actor.is_authenticated else None,
     )
-    run_connector.delay_on_commit(connector.organization_id, run.id)
+    outbox.enqueue(run_connector, connector.organization_id, run.id)
     return run
 
 
@@ -456,7 +456,7 @@ def connectors_enqueue_due(*, now: dt.datetime | None = None, limit: int = 100) 
 def _refresh_account_usage(organization: Organization) -> None:
     from integrations.tasks import refresh_account_usage  # written alongside; imported when needed
 
-    refresh_account_usage.delay_on_commit(organization.id)
+    outbox.enqueue(refresh_account_usage, organization.id)
 
 
 def _claim(run: ConnectorRun) -> bool:
