@@ -40,8 +40,9 @@ RESEND_AFTER = dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + dt.timede
 BACKOFF_FIRST = dt.timedelta(minutes=1)
 BACKOFF_MAX = dt.timedelta(minutes=10)
 BATCH = 100
-# What the broker raises when it cannot take a task (kombu wraps most in OperationalError).
-BROKER_ERRORS = (OperationalError, RedisError)
+# What sending raises when the broker cannot take a task (kombu wraps most in
+# OperationalError; the rest are the socket's own).
+BROKER_ERRORS = (OperationalError, RedisError, ConnectionError, TimeoutError)
 # Outbox tasks are sent with ids "outbox-<row id>-<attempt>", so the worker finds the row.
 TASK_ID_PREFIX = "outbox-"
 
