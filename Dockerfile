@@ -13,6 +13,7 @@ COPY tickets tickets
 COPY qbr qbr
 COPY churn churn
 COPY integrations integrations
+COPY api api
 COPY templates templates
 COPY manage.py ./
 RUN pip install -e . && useradd --create-home --uid 1000 tend
@@ -23,4 +24,5 @@ RUN DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:63
 
 USER tend
 EXPOSE 8000
-CMD ["gunicorn", "cs_platform.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--access-logfile", "-"]
+# The access log's format (no Basic user, no query string) and log redaction: cs_platform/gunicorn_conf.py.
+CMD ["gunicorn", "-c", "python:cs_platform.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]

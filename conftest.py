@@ -3,14 +3,25 @@ stranger who is an admin of another organization and must see nothing of the fir
 
 from __future__ import annotations
 
+import os
+
 import pytest
-from django.conf import settings
 from django_scopes import scope
+from hypothesis import settings as hypothesis_settings
 
 from cs_platform import celery_app
 from cs_platform.models import Organization, Role, User
 from tests import processes
 from tests.factories import PASSWORD, OrganizationFactory, member
+
+# A private PostgreSQL server standing for a customer's product database (connector tests).
+pytest_plugins = ["tests.product_db"]
+
+# Property tests: "ci" is bounded and repeatable (the same examples every run, no timing);
+# HYPOTHESIS_PROFILE=thorough looks much harder, for a run by hand.
+hypothesis_settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True, database=None)
+hypothesis_settings.register_profile("thorough", max_examples=1000, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
@@ -67,10 +78,9 @@ def real_worker(transactional_db, tmp_path):
     """A ``celery worker`` process on this test run's own queue, mailing into ``tmp_path / "mail"``;
     while it runs, tasks sent here go to it rather than running in the test."""
     mail_dir = tmp_path / "mail"
-    env = processes.tend_env(redis_url=settings.REDIS_URL, queue=settings.CELERY_TASK_DEFAULT_QUEUE, mail_dir=mail_dir)
-    with processes.celery_worker(env) as output:
+    with processes.celery_worker(**processes.mail_to(mail_dir)) as worker:
         celery_app.conf.task_always_eager = False
         try:
-            yield mail_dir, output
+            yield mail_dir, worker
         finally:
             celery_app.conf.task_always_eager = True

@@ -24,6 +24,7 @@ HEADER = [
     "Last contact", "Last seen", "Next action", "Next action due", "Priority", "Status",
 ]
 CHUNK_SIZE = 2000
+CENTS = Decimal("0.01")
 # A cell starting with one of these is run as a formula by Excel and friends.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -35,17 +36,22 @@ class _Echo:
         return line
 
 
-def _text(value: str | None) -> str:
-    # Account names and task titles come from people and other systems: never formulas.
-    value = value or ""
-    return f"'{value}" if value.startswith(_FORMULA_START) else value
-
-
-def _date(value: dt.date | dt.datetime | None) -> str:
-    """ISO, and a date only: a datetime is already in the organization's time zone here."""
+def _cell(value: object) -> object:
+    """Every text cell neutralised: names, ids, e-mails and titles come from people and other
+    systems, and a leading "=" must never run as a formula. Numbers and dates are Tend's own."""
     if value is None:
         return ""
-    return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
+    if isinstance(value, (Decimal, dt.date)):
+        return value
+    text = str(value)
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+def _date(value: dt.date | dt.datetime | None) -> dt.date | None:
+    """A date only (written ISO): a datetime is already in the organization's time zone here."""
+    if value is None:
+        return None
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def with_external_ids(queryset: QuerySet[Account]) -> QuerySet[Account]:
@@ -82,20 +88,21 @@ def _lines(accounts: QuerySet[Account], time_zone: dt.tzinfo) -> Iterator[str]:
     # The byte-order mark makes Excel read the file as UTF-8; Tend's import accepts it.
     yield "\ufeff" + writer.writerow(HEADER)
     for account in accounts.iterator(chunk_size=CHUNK_SIZE):
-        yield writer.writerow([
-            _text(account.name),
-            _text(account.external_ids_joined),
-            _text(account.tier.name if account.tier else ""),
-            _text(account.stage.name if account.stage else ""),
+        row = [
+            account.name,
+            account.external_ids_joined,
+            account.tier.name if account.tier else "",
+            account.stage.name if account.stage else "",
             account.owner.email if account.owner else "",
-            f"{Decimal(account.arr) / 100:.2f}",
+            (Decimal(account.arr) / 100).quantize(CENTS),
             account.currency,
             _date(account.renewal_date),
             _date(timezone.localtime(account.last_contacted_at, time_zone) if account.last_contacted_at else None),
             # When the account last used the product (usage rollups), in the same time zone.
             _date(timezone.localtime(account.last_seen_at, time_zone) if account.last_seen_at else None),
-            _text(account.next_action_title),
+            account.next_action_title,
             _date(account.next_action_due),
             account.get_priority_display(),
             account.get_status_display(),
-        ])
+        ]
+        yield writer.writerow([_cell(value) for value in row])

@@ -1,41 +1,16 @@
-"""Forms of the accounts pages. Money is typed in major units (12,500.00) and stored in minor units."""
+"""Forms of the accounts pages. Money is typed in major units (12,500.00) and stored in minor units;
+money and dates are bounded by ``cs_platform.clean``."""
 
 from __future__ import annotations
-
-from decimal import Decimal, InvalidOperation
 
 from django import forms
 
 from accounts.models import Account, ActivityKind, Contact, LifecycleStage, Priority, Tier, Touch
+from cs_platform.clean import DateField, MoneyField
 from cs_platform.forms import NoColonMixin
 from cs_platform.models import Membership, Role, User
 
 DATE = forms.DateInput(attrs={"type": "date"})
-
-
-class MoneyField(forms.CharField):
-    """An amount in major units ("12,500.00"), cleaned to integer minor units."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def to_python(self, value):
-        text = (super().to_python(value) or "").replace(",", "").replace(" ", "")
-        if not text:
-            return 0
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise forms.ValidationError("Enter an amount such as 12500 or 12,500.00.") from None
-        if amount < 0:
-            raise forms.ValidationError("The amount cannot be negative.")
-        return int((amount * 100).quantize(Decimal(1)))
-
-    def prepare_value(self, value):
-        if isinstance(value, int):
-            return f"{value / 100:.2f}"
-        return value
 
 
 def member_choices(*roles: str) -> forms.ModelChoiceField:
@@ -88,8 +63,8 @@ class AccountForm(NoColonMixin, forms.Form):
     domains = forms.CharField(required=False, help_text="Separate several with commas.")
     arr = MoneyField(label="ARR")
     currency = forms.RegexField(regex=r"^[A-Za-z]{3}$", max_length=3, error_messages={"invalid": "Use a three-letter code such as USD."})
-    contract_start = forms.DateField(required=False, widget=DATE)
-    renewal_date = forms.DateField(required=False, widget=DATE)
+    contract_start = DateField(required=False, widget=DATE)
+    renewal_date = DateField(required=False, widget=DATE)
     priority = forms.ChoiceField(choices=Priority.choices)
     qbr_nominated = forms.BooleanField(required=False, label="Nominated for QBRs whatever its ARR")
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
@@ -119,7 +94,7 @@ class ContactForm(NoColonMixin, forms.ModelForm):
 
 class TaskForm(NoColonMixin, forms.Form):
     title = forms.CharField(max_length=200)
-    due_date = forms.DateField(required=False, widget=DATE)
+    due_date = DateField(required=False, widget=DATE)
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.MEDIUM)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
@@ -138,8 +113,8 @@ class HandoffForm(NoColonMixin, forms.Form):
     domain = forms.CharField(max_length=253, required=False, help_text="e.g. greenfield-farms.com")
     tier = forms.ModelChoiceField(queryset=Tier.objects.none(), required=False)
     arr = MoneyField(label="ARR")
-    commit_date = forms.DateField(widget=DATE)
-    expected_close_date = forms.DateField(required=False, widget=DATE)
+    commit_date = DateField(widget=DATE)
+    expected_close_date = DateField(required=False, widget=DATE)
     customer_goals = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="What the customer wants to achieve with us.")
     success_criteria = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="How they will know it worked.")
     use_case = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)

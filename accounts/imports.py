@@ -41,6 +41,7 @@ from accounts.models import (
     Tier,
 )
 from accounts.services import account_change_stage, account_change_tier, account_create, account_update, contact_save
+from cs_platform import clean
 from cs_platform.audit import audit_log
 from cs_platform.csv_files import MAX_BYTES, MAX_ROWS, ImportRejected, RowError, quoted, read_csv, reject
 from cs_platform.models import Membership, Organization, User
@@ -52,8 +53,6 @@ SAMPLE_ROWS = 5
 TIER_CHANGE_REASON = "CSV import"
 # Well below PostgreSQL's 65,535 bind parameters per query, whatever the file holds.
 LOOKUP_CHUNK = 5_000
-# ARR is a BigIntegerField in minor units; anything above this is a typo, not a customer.
-MAX_ARR_MINOR = 10**15
 
 
 # --- Errors ----------------------------------------------------------------------------
@@ -68,9 +67,7 @@ def _fold(text: str) -> str:
     return re.sub(r"[^0-9a-z]", "", text.casefold())
 
 
-def _one_of(options: Iterable[str]) -> str:
-    options = list(options)
-    return ", ".join(options[:-1]) + f" or {options[-1]}" if len(options) > 1 else "".join(options)
+_one_of = clean.one_of
 
 
 # --- Cell parsers: text → the value stored ----------------------------------------------
@@ -98,13 +95,19 @@ class _Lookups:
 Parser = Callable[[str, _Lookups], Any]
 
 
+def _cleaned(parse: Callable[..., Any], value: str, **bounds: Any) -> Any:
+    """``cs_platform.clean``'s verdict on a cell, as the problem this import reports."""
+    try:
+        return parse(value, field="", **bounds)
+    except clean.Invalid as invalid:
+        raise _Problem(invalid.problem) from None
+
+
 def _text(model: type[models.Model], field_name: str) -> Parser:
     max_length = model._meta.get_field(field_name).max_length
 
     def parse(value: str, lookups: _Lookups) -> str:
-        if len(value) > max_length:
-            raise _Problem(f"is {len(value)} characters long; the limit is {max_length}")
-        return value
+        return _cleaned(clean.text, value, max_length=max_length)
 
     return parse
 
@@ -154,20 +157,8 @@ def _member(value: str, lookups: _Lookups) -> User:
     return user
 
 
-_AMOUNT = re.compile(r"^(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?$")
-
-
 def _amount(value: str, lookups: _Lookups) -> int:
-    # Commas only as thousands separators: "12.500,00" must fail, not become 12.5.
-    text = value.replace(" ", "")
-    if not _AMOUNT.match(text):
-        raise _Problem(
-            "is not an amount; write it in major units with an optional decimal point, such as 12500.00 or 12,500.00"
-        )
-    minor = int(Decimal(text.replace(",", "")) * 100)
-    if minor > MAX_ARR_MINOR:
-        raise _Problem("is larger than any ARR Tend can store; check the number")
-    return minor
+    return _cleaned(clean.money_minor, value)
 
 
 def _currency(value: str, lookups: _Lookups) -> str:
@@ -177,13 +168,7 @@ def _currency(value: str, lookups: _Lookups) -> str:
 
 
 def _date(value: str, lookups: _Lookups) -> dt.date:
-    # ISO only: 01/02/2026 is 1 February in one country and 2 January in the next.
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise _Problem("is not a date; use YYYY-MM-DD")
+    return _cleaned(clean.date, value)
 
 
 def _choice(choices: type[models.TextChoices], noun: str, aliases: dict[str, str] | None = None) -> Parser:

@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
-from accounts.filters import portfolio_filters_from_query
+from accounts.filters import InvalidFilters, portfolio_filters_from_query
 from accounts.forms import (
     AccountForm,
     ActivityForm,
@@ -28,6 +28,7 @@ from accounts.forms import (
     TierForm,
 )
 from accounts.models import Account, Contact, LifecycleStage, Priority, Task, Tier
+from cs_platform import clean
 from cs_platform.access import can, require
 from cs_platform.models import Role
 from cs_platform.tenancy import get_for_org_or_404
@@ -70,10 +71,18 @@ def _form_page(
 def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
     """The CSM's home: their book of accounts, filtered, sorted and paged from the URL."""
     default_owner = "me" if request.membership.role == Role.CSM else ""
-    filters = portfolio_filters_from_query(request.GET, me_id=request.user.id, default_owner=default_owner)
-    page = Paginator(selectors.portfolio(filters), PORTFOLIO_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    errors: dict[str, str] = {}
+    try:
+        filters = portfolio_filters_from_query(request.GET, me_id=request.user.id, default_owner=default_owner)
+    except InvalidFilters as invalid:
+        # The page still works: the bar shows what to fix at each bad filter, and links drop them.
+        filters, errors = invalid.filters, {name: error.sentence for name, error in invalid.errors.items()}
+        for name in errors:
+            query.pop(name, None)
+    accounts = Account.objects.none() if errors else selectors.portfolio(filters)
+    page = Paginator(accounts, PORTFOLIO_PAGE_SIZE).get_page(request.GET.get("page"))
     query["owner"] = filters.owner  # the default made explicit, so shared links mean the same
     headers = []
     for key, label in PORTFOLIO_COLUMNS:
@@ -95,9 +104,10 @@ def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
         "owners": selectors.account_owners(),
         "priorities": Priority.choices,
         "today": timezone.localdate(),
+        "errors": errors,
     }
     template = "accounts/portfolio.html#portfolio-results" if request.htmx and not request.htmx.boosted else "accounts/portfolio.html"
-    return render(request, template, context)
+    return render(request, template, context, status=400 if errors else 200)
 
 
 def account_detail(request: HttpRequest, org_slug: str, account: str) -> HttpResponse:
@@ -297,12 +307,13 @@ def handoff_list(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @require("reports.view")
 def cohort_migration(request: HttpRequest, org_slug: str) -> HttpResponse:
-    """Moves between tiers in one calendar month (``?month=2026-11``, default this month)."""
+    """Moves between tiers in one calendar month (``?month=2026-11``, default this month).
+
+    A month that cannot be one is a 400 naming it (``clean.Invalid``, answered by cs_platform.bad_input).
+    """
     today = timezone.localdate()
-    try:
-        start = dt.date.fromisoformat(request.GET.get("month", "") + "-01")
-    except ValueError:
-        start = today.replace(day=1)
+    month = request.GET.get("month", "").strip()
+    start = clean.month(month, field="Month") if month else today.replace(day=1)
     end = (start + dt.timedelta(days=32)).replace(day=1)
     previous = (start - dt.timedelta(days=1)).replace(day=1)
     moves = selectors.cohort_migration(start=start, end=end)

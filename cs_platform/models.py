@@ -17,17 +17,26 @@ from cs_platform.tenancy import TenantModel
 TIME_ZONE_CHOICES = [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
 
 
+def normalize_address(email: str) -> str:
+    """The one spelling of an e-mail address that sign-in, its lock-out and reset limits use.
+
+    People type their address in any case and with stray spaces; counting each
+    spelling apart would give every variant its own allowance of guesses.
+    """
+    return email.strip().lower()
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def get_by_natural_key(self, email: str) -> User:
         # Sign-in is by e-mail, whatever case people type it in.
-        return self.get(email__iexact=email)
+        return self.get(email__iexact=normalize_address(email))
 
     def create_user(self, email: str, password: str | None = None, **fields) -> User:
         if not email:
             raise ValueError("Users need an e-mail address.")
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=normalize_address(self.normalize_email(email)), **fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -232,3 +241,26 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{tuple(self.args)}"
+
+
+class PasswordResetRequest(models.Model):
+    """One request for a password-reset mail, kept about an hour to limit how many are sent.
+
+    Not tenant-owned: a login belongs to no organization, and neither does asking to reset it.
+    Every request is kept, for an address with a login or without, so the limit answers
+    the same either way and tells nobody which addresses have one.
+    """
+
+    email = models.CharField(max_length=254)  # normalised, as typed into the form
+    ip_address = models.GenericIPAddressField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email", "created_at"], name="reset_request_email"),
+            models.Index(fields=["ip_address", "created_at"], name="reset_request_ip"),
+            models.Index(fields=["created_at"], name="reset_request_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Password reset for {self.email} at {self.created_at:%Y-%m-%d %H:%M}"

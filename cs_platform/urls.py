@@ -2,11 +2,13 @@
 tenancy middleware checks membership there before any view runs."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from api import urls as api_urls
 from integrations import urls as integrations_urls
 from cs_platform import views
+from cs_platform.forms import LimitedPasswordResetForm
 
 organization_urls = [
     path("", views.org_home, name="org_home"),
@@ -27,6 +29,12 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("orgs/", views.organizations, name="organizations"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    # Before Django's own, which it replaces: the same page, with its mails rate-limited.
+    path(
+        "auth/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=LimitedPasswordResetForm),
+        name="password_reset",
+    ),
     path("auth/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urls.api_urlpatterns)),

@@ -11,9 +11,10 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from cs_platform import selectors, services
+from cs_platform import clean, selectors, services
 from cs_platform.access import can, require
 from cs_platform.forms import AcceptInvitationForm, InvitationForm, OrganizationForm, RoleForm
 from cs_platform.navigation import landing_url_name
@@ -160,9 +161,13 @@ def member_remove(request: HttpRequest, org_slug: str, member: str) -> HttpRespo
     return render(request, "cs_platform/member_remove.html", {"m": membership})
 
 
+MAX_AUDIT_FAMILY_LENGTH = 100
+
+
 @require("audit.view")
 def audit_log(request: HttpRequest, org_slug: str) -> HttpResponse:
-    family = request.GET.get("action", "")
+    # Unstorable or overlong: a 400 naming the filter (clean.Invalid, answered by cs_platform.bad_input).
+    family = clean.text(request.GET.get("action", ""), field="Show", max_length=MAX_AUDIT_FAMILY_LENGTH)
     page = Paginator(selectors.audit_entries(action_prefix=f"{family}." if family else ""), 50).get_page(
         request.GET.get("page")
     )
@@ -176,12 +181,15 @@ def audit_log(request: HttpRequest, org_slug: str) -> HttpResponse:
     )
 
 
+@never_cache
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
-    """The invitee's link: sign in (or set up a login) and join the organization."""
+    """The invitee's link: sign in (or set up a login) as the invited address and join."""
     invitation = selectors.invitation_for_token(token)
     if invitation is None:
         return render(request, "cs_platform/invitation_invalid.html", status=404)
     user = request.user if request.user.is_authenticated else None
+    # Signed in as someone else: they may not accept, and are offered to sign out.
+    wrong_person = user is not None and not selectors.invitation_is_for(invitation, user)
     form = None if user else AcceptInvitationForm(request.POST or None, email=invitation.email)
     has_login = user is None and selectors.login_exists(invitation.email)
     if request.method == "POST" and (form is None or form.is_valid()) and not has_login:
@@ -206,6 +214,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             "invitation": invitation,
             "form": form,
             "has_login": has_login,
+            "wrong_person": wrong_person,
             "login_url": f"{reverse('login')}?next={request.path}",
         },
     )

@@ -7,8 +7,10 @@ imported (NULL on the first run, so write e.g. ``day >= coalesce(%(since)s::date
 '1970-01-01')``). When it does, a literal ``%`` in it must be written ``%%``.
 
 Safety on the product's side: every query runs in a read-only transaction with a
-statement timeout, through a server-side cursor; Tend never writes there. On Tend's
-side a run is one transaction: a bad row, a timeout or an error keeps nothing.
+statement timeout, through a server-side cursor; Tend never writes there. Where it may
+connect at all is ``connector_dsn``'s and ``cs_platform.outbound``'s to decide, before
+every connection. On Tend's side a run is one transaction: a bad row, a timeout or an
+error keeps nothing.
 """
 
 from __future__ import annotations
@@ -30,17 +32,16 @@ from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_date
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from cs_platform import outbox, secrets
+from cs_platform import outbound, outbox, secrets
 from cs_platform.audit import audit_log, diff
 from cs_platform.models import Organization, User
+from integrations.connector_dsn import connection_params, dsn_check, dsn_hint, dsn_parse, unreachable
 from integrations.models import ConnectorRun, ConnectorSchedule, RunStatus, UsageConnector, UsageDaily, UsageSource
 
 logger = logging.getLogger(__name__)
 
 SINCE_PLACEHOLDER = "%(since)s"
-CONNECT_TIMEOUT_SECONDS = 10
 DEFAULT_STATEMENT_TIMEOUT_MS = 5 * 60 * 1000
 TEST_STATEMENT_TIMEOUT_MS = 30 * 1000
 FETCH_ROWS = 10_000
@@ -48,7 +49,6 @@ UNMATCHED_SAMPLE_SIZE = 20
 METRIC_MAX_LENGTH = 200
 TEST_SAMPLE_ROWS = 5
 COLUMNS = ("account_external_id", "day", "metric", "value")
-MASK = "********"
 # A run still queued or running after this long is taken to be lost (its worker died).
 RUN_STALE_AFTER = dt.timedelta(minutes=35)
 
@@ -66,51 +66,6 @@ class ConnectorError(Exception):
 
 
 # --- Connection strings and queries ----------------------------------------------------
-
-
-def _secret_values(params: dict[str, Any]) -> list[str]:
-    return [str(value) for key, value in params.items() if "password" in key and value]
-
-
-def _scrub(message: str, dsn: str) -> str:
-    """``message`` with any password of ``dsn`` masked: driver errors may quote the string."""
-    try:
-        params = conninfo_to_dict(dsn)
-    except psycopg.Error:
-        params = {}
-    for secret in _secret_values(params):
-        message = message.replace(secret, MASK)
-    # A connection string quoted whole, e.g. by libpq's parser: mask its password too.
-    return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", rf"\1{MASK}@", message)
-
-
-def dsn_parse(dsn: str) -> dict[str, Any]:
-    """The parameters of a PostgreSQL connection string; ValidationError on the ``dsn`` field."""
-    dsn = dsn.strip()
-    if not dsn:
-        raise ValidationError({"dsn": "Enter the product database's connection string."})
-    scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://", dsn)
-    if scheme and scheme.group(1).lower() not in ("postgres", "postgresql"):
-        raise ValidationError(
-            {"dsn": f"“{scheme.group(1)}://” is not a PostgreSQL connection string: it must start with postgresql://."}
-        )
-    try:
-        params = conninfo_to_dict(dsn)
-    except psycopg.Error as error:
-        raise ValidationError(
-            {"dsn": f"This is not a valid PostgreSQL connection string ({_scrub(str(error), dsn).strip()}). "
-                    "Use postgresql://user:password@host:5432/database."}
-        ) from None
-    if not params.get("host") and not params.get("hostaddr") and not params.get("dbname"):
-        raise ValidationError({"dsn": "The connection string names no host or database: use postgresql://user:password@host:5432/database."})
-    return params
-
-
-def dsn_hint(dsn: str) -> str:
-    """The connection string as shown back to admins: every password masked."""
-    params = dsn_parse(dsn)
-    shown = {key: (MASK if key in {"password", "sslpassword"} and value else value) for key, value in params.items()}
-    return make_conninfo(**shown)[:200]
 
 
 def _statements(query: str) -> list[str]:
@@ -158,26 +113,39 @@ def statement_timeout_ms() -> int:
 def _connect(dsn: str, *, timeout_ms: int) -> psycopg.Connection:
     """A connection whose every transaction is read-only and whose statements time out."""
     try:
-        connection = psycopg.connect(
-            dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS, autocommit=True, application_name="tend-connector"
-        )
-    except psycopg.Error as error:
-        raise ConnectorError(f"Could not connect to the product database: {_scrub(str(error), dsn).strip()}") from None
+        params = dsn_parse(dsn)
+    except ValidationError as error:
+        raise ConnectorError(" ".join(error.messages)) from None
+    try:
+        connection = psycopg.connect(**connection_params(params, application_name="tend-connector"), autocommit=True)
+    except outbound.Refused as refusal:
+        raise ConnectorError(str(refusal)) from None
+    except (outbound.Unresolved, psycopg.Error) as error:
+        # Refused, timed out, no route, not PostgreSQL, authentication: one message for all, so
+        # that no one can map which ports of a network are open. The operator's log has libpq's.
+        logger.info("Connector connection to %s:%s failed: %s", params["host"], params.get("port", ""), error)
+        raise ConnectorError(unreachable(params)) from None
     try:
         # Session-wide, and again per transaction below: belt and braces, as the query is an admin's text.
         connection.execute("SELECT set_config('default_transaction_read_only', 'on', false)")
         connection.execute("SELECT set_config('statement_timeout', %s, false)", [str(timeout_ms)])
     except psycopg.Error as error:
         connection.close()
-        raise ConnectorError(f"Could not prepare the product database session: {_scrub(str(error), dsn).strip()}") from None
+        raise ConnectorError(f"Could not prepare the product database session: {_primary(error)}") from None
     return connection
 
 
-def _query_error(error: psycopg.Error, dsn: str, timeout_ms: int) -> ConnectorError:
-    """A driver error as a sentence for the admin."""
+def _primary(error: psycopg.Error) -> str:
+    """The server's one-line message: what went wrong, without libpq's context lines."""
     diag = getattr(error, "diag", None)
     primary = (diag.message_primary if diag is not None else None) or str(error)
-    primary = _scrub(primary.strip(), dsn)
+    return primary.strip().splitlines()[0] if primary.strip() else type(error).__name__
+
+
+def _query_error(error: psycopg.Error, timeout_ms: int) -> ConnectorError:
+    """A driver error as a sentence for the admin."""
+    diag = getattr(error, "diag", None)
+    primary = _primary(error)
     if isinstance(error, psycopg.errors.QueryCanceled):
         minutes = timeout_ms / 60000
         limit = f"{minutes:g} minutes" if minutes >= 1 else f"{timeout_ms / 1000:g} seconds"
@@ -193,7 +161,7 @@ def _query_error(error: psycopg.Error, dsn: str, timeout_ms: int) -> ConnectorEr
     if diag is None or diag.sqlstate is None:  # the server said nothing: the connection broke
         return ConnectorError(f"The connection to the product database failed: {primary}")
     hint = diag.message_hint
-    return ConnectorError(f"The query failed: {primary}." + (f" Hint: {_scrub(hint, dsn)}" if hint else ""))
+    return ConnectorError(f"The query failed: {primary}." + (f" Hint: {hint}" if hint else ""))
 
 
 def _read(dsn: str, query: str, since: dt.date | None, *, timeout_ms: int, limit: int | None = None) -> Iterator[tuple[list[str], list[tuple]]]:
@@ -209,10 +177,10 @@ def _read(dsn: str, query: str, since: dt.date | None, *, timeout_ms: int, limit
             with connection.cursor(name="tend_connector") as cursor:
                 cursor.execute(sql, _parameters(query, since))
                 columns = [column.name for column in cursor.description or []]
-                while rows := cursor.fetchmany(FETCH_ROWS):
+                while rows := cursor.fetchmany(FETCH_ROWS if limit is None else limit):
                     yield columns, rows
     except psycopg.Error as error:
-        raise _query_error(error, dsn, timeout_ms) from None
+        raise _query_error(error, timeout_ms) from None
     finally:
         connection.close()
 
@@ -292,7 +260,7 @@ def connector_save(
     hint = None
     if dsn.strip() or connector is None:
         try:
-            hint = dsn_hint(dsn)
+            hint = dsn_hint(dsn_check(dsn))
         except ValidationError as error:
             errors.update(error.message_dict)
     try:
@@ -364,8 +332,8 @@ def connector_delete(*, connector: UsageConnector, actor: User | None) -> int:
 
 @dataclass
 class TestResult:
-    columns: list[str] = field(default_factory=list)
-    rows: list[tuple] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)  # as the query names them
+    rows: list[tuple] = field(default_factory=list)  # at most TEST_SAMPLE_ROWS, of the 4 declared columns
     error: str = ""
     problems: list[str] = field(default_factory=list)
 
@@ -373,27 +341,40 @@ class TestResult:
     def ok(self) -> bool:
         return not self.error
 
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return COLUMNS
+
 
 def connector_test(dsn: str, query: str) -> TestResult:
-    """Connect and run ``query`` limited to 5 rows (``since`` NULL), for the form's test button."""
+    """Connect and run ``query`` limited to 5 rows (``since`` NULL), for the form's test button.
+
+    Rows are shown only when the query returns the 4 declared columns: a sample is for
+    checking the import, not a way to browse whatever a query can reach.
+    """
     try:
-        dsn_parse(dsn)
+        dsn_check(dsn)
         query_check(query)
     except ValidationError as error:
         return TestResult(error=" ".join(error.messages))
     result = TestResult()
+    rows: list[tuple] = []
     try:
         with closing(_read(dsn, query, None, timeout_ms=TEST_STATEMENT_TIMEOUT_MS, limit=TEST_SAMPLE_ROWS)) as chunks:
-            for columns, rows in chunks:
+            for columns, chunk in chunks:
                 result.columns = columns
-                result.rows.extend(rows)
+                rows.extend(chunk)
+                if len(rows) >= TEST_SAMPLE_ROWS:
+                    break  # whatever the query's text did to the LIMIT around it
     except ConnectorError as error:
         return TestResult(error=str(error))
     if result.columns and len(result.columns) != len(COLUMNS):
         result.problems.append(
-            f"The query returns {len(result.columns)} columns; it must return exactly 4: {', '.join(COLUMNS)}."
+            f"The query returns {len(result.columns)} columns ({', '.join(result.columns)}); "
+            f"it must return exactly 4: {', '.join(COLUMNS)}."
         )
         return result
+    result.rows = rows[:TEST_SAMPLE_ROWS]
     for number, row in enumerate(result.rows, start=1):
         try:
             _check_row(number, row)

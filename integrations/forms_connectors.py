@@ -17,7 +17,8 @@ class ConnectorForm(forms.Form):
         # Never rendered back: the stored password stays where it is.
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "spellcheck": "false"}),
         help_text="postgresql://user:password@host:5432/database — preferably a user that can only read, "
-        "or a read replica. Stored encrypted.",
+        "or a read replica. Stored encrypted. A private or local address works only if Tend's operator "
+        "allows its network.",
     )
     query = forms.CharField(
         label="SQL query",

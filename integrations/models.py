@@ -142,14 +142,16 @@ class SeenMessage(models.Model):
 
     Kept at least ``USAGE_DEDUP_DAYS`` (8) days after it was first received, then purged.
     Written in the same statement as the events, so a message is marked seen exactly
-    when it is stored.
+    when it is stored. ``message_id`` is "<source>:<the client's id>": each source's ids
+    are its own, whatever a client puts in them.
     """
 
     pk = models.CompositePrimaryKey("organization", "message_id")
     organization = models.ForeignKey("cs_platform.Organization", on_delete=models.CASCADE, related_name="+")
     # Byte order ("C"): ids are compared for equality only, and that is the cheapest collation
     # to keep a btree of, with hundreds of random ids inserted per request.
-    message_id = models.CharField(max_length=200, db_collation="C")
+    # The client's id (up to 200 characters) behind its source's name.
+    message_id = models.CharField(max_length=220, db_collation="C")
     seen_on = models.DateField()
 
     objects = ScopedManager(organization="organization")

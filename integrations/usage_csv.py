@@ -10,7 +10,6 @@ delimiter, quoting) and reporting errors are the accounts CSV import's.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from cs_platform import outbox
+from cs_platform import clean, outbox
 from cs_platform.csv_files import MAX_BYTES, MAX_ROWS, ImportRejected, RowError, quoted, read_csv
 from cs_platform.audit import audit_log
 from cs_platform.models import Organization, User
@@ -39,12 +38,13 @@ EXAMPLE = (
 KNOWN_METRICS = ("active_users", "logins", "events", "api_calls", "features_used")
 EVENT_METRIC_PREFIX = "event:"
 MAX_METRIC_LENGTH = 200
+MAX_EXTERNAL_ID_LENGTH = 200
+# A day's count of anything a product does; above this a value is a typo (or 1e308).
+MAX_VALUE = 1e15
 MAX_ERRORS_SHOWN = 50
 # Days are UTC; a product a few hours ahead of UTC is already writing tomorrow's rows.
 FUTURE_DAYS_ALLOWED = 1
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -86,17 +86,9 @@ def _column_positions(headers: list[str]) -> dict[str, int]:
 
 
 def _day(value: str, latest: dt.date) -> dt.date:
-    # ISO only: 01/02/2026 is 1 February in one country and 2 January in the next.
     if not value:
         raise ValueError("is empty; write the day as YYYY-MM-DD")
-    day = None
-    if _DATE.fullmatch(value):
-        try:
-            day = dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    if day is None:
-        raise ValueError("is not a date; write it as YYYY-MM-DD, such as 2026-03-02")
+    day = clean.date(value, field="")
     if day > latest:
         raise ValueError(f"is in the future; usage can be imported up to {latest:%Y-%m-%d} (UTC), correct the day")
     return day
@@ -105,29 +97,32 @@ def _day(value: str, latest: dt.date) -> dt.date:
 def _value(value: str) -> float:
     if not value:
         raise ValueError("is empty; write the value, a number of 0 or more")
-    number = float(value) if _NUMBER.fullmatch(value) else math.nan
-    if not math.isfinite(number):
-        raise ValueError("is not a number; write digits with an optional decimal point, such as 14 or 2.5")
-    if number < 0:
+    if value.lstrip().startswith("-"):
         raise ValueError("is negative; usage values must be 0 or more")
-    return number
+    return clean.number(value, field="", minimum=0, maximum=MAX_VALUE)
+
+
+def _external_id(value: str) -> str:
+    if not value:
+        raise ValueError("is empty; every row needs the account's external id")
+    return clean.text(value, field="", max_length=MAX_EXTERNAL_ID_LENGTH)
 
 
 def _metric(value: str) -> str:
     if not value:
         raise ValueError("is empty; name the metric, such as active_users or event:Flow Deployed")
-    if len(value) > MAX_METRIC_LENGTH:
-        raise ValueError(f"is {len(value)} characters long; the limit is {MAX_METRIC_LENGTH}")
     if value == EVENT_METRIC_PREFIX:
         raise ValueError("names no event; write event:<event name>, such as event:Flow Deployed")
-    return value
+    return clean.text(value, field="", max_length=MAX_METRIC_LENGTH)
 
 
 def _cell(errors: list[RowError], number: int, column: str, text: str, parse: Callable[[str], Any]) -> Any:
     """``text`` parsed, or None with the problem added to ``errors``."""
     try:
         return parse(text)
-    except ValueError as problem:
+    except ValueError as error:
+        # cs_platform.clean's problems name no field here: the row error names the column.
+        problem = error.problem if isinstance(error, clean.Invalid) else str(error)
         shown = f"{quoted(text)} {problem}" if text else f"the cell {problem}"
         errors.append(RowError(shown, number, column, text))
         return None
@@ -149,10 +144,7 @@ def usage_rows_from_csv(*, file: UploadedFile, today: dt.date | None = None) -> 
     first_seen: dict[tuple[str, dt.date, str], int] = {}
     for number, cells in rows:
         external_id, day_text, metric, value_text = (cells[positions[name]] for name in COLUMNS)
-        if not external_id:
-            errors.append(RowError(
-                "the cell is empty; every row needs the account's external id", number, COLUMNS[0], external_id
-            ))
+        external_id = _cell(errors, number, COLUMNS[0], external_id, _external_id)
         day = _cell(errors, number, "day", day_text, lambda text: _day(text, latest))
         metric = _cell(errors, number, "metric", metric, _metric)
         value = _cell(errors, number, "value", value_text, _value)

@@ -2,14 +2,19 @@
 Mixpanel's ``/import``, so customers point the client libraries they already use at Tend.
 
 A request is checked in the order that costs least to refuse: size, key, rate,
-JSON, then every message. Any failure answers JSON ``{"code", "message"}`` (plus the
-bad messages' indexes and fields) and stores nothing.
+JSON, then every message. A request-level failure answers JSON ``{"code", "message"}``
+and stores nothing; bad messages are refused by index and field while the good ones of
+the same request are stored (a 400 that says how many of each: Segment's clients log
+a 400 and do not retry it, where a 200 would hide the loss). Every answer is JSON, an
+unexpected error's 500 included.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
+import traceback
 import zlib
 from functools import wraps
 from typing import Callable
@@ -21,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope
 
 from api.auth import ApiError
+from cs_platform import clean
 from cs_platform.credentials import record_use
 from cs_platform.selectors import token_hash
 from integrations import ingest, rate_limit, selectors
@@ -32,6 +38,9 @@ SEGMENT_MAX_REQUEST = 500 * 1024
 MIXPANEL_MAX_RECORDS = 2000
 MIXPANEL_MAX_REQUEST = 10 * 1024 * 1024
 WHERE_KEYS_ARE_MADE = "An admin creates write keys under Settings → Usage data."
+MAX_PROBLEMS_LISTED = 100
+
+logger = logging.getLogger(__name__)
 
 
 def _json(payload: dict, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -117,7 +126,7 @@ def _write_key(presented: str | None) -> WriteKey:
 
 
 def _ingestion(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """POST only, CSRF-exempt (no cookies: the write key authenticates), errors as JSON."""
+    """POST only, CSRF-exempt (no cookies: the write key authenticates), every answer JSON."""
 
     @csrf_exempt
     @wraps(view)
@@ -130,18 +139,19 @@ def _ingestion(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
             return view(request, *args, **kwargs)
         except ApiError as error:
             return _error_response(error)
-        except ingest.InvalidMessages as error:
-            count = len(error.problems)
-            first = error.problems[0]
-            where = f"message {first.index}" if first.index is not None else "the request"
+        except Exception as error:  # the last resort: a client reads JSON, whatever happened
+            # The type and the frames only: an exception's text may quote the body or a key.
+            logger.error(
+                "Ingestion request to %s failed with %s:\n%s",
+                request.path, type(error).__name__, "".join(traceback.format_tb(error.__traceback__)),
+            )
             return _json(
                 {
-                    "code": "invalid_messages",
-                    "message": f"{count} problem{'s' if count != 1 else ''}; nothing was stored. "
-                    f"First: {where}, {first.field}: {first.message}",
-                    "errors": [problem.as_json() for problem in error.problems[:100]],
+                    "code": "internal_error",
+                    "message": "Tend could not take this request because of an error on its side, which is logged; "
+                    "retry it later (messages with the same id are stored once).",
                 },
-                400,
+                500,
             )
 
     return wrapper
@@ -156,22 +166,14 @@ def _authorised(presented: object) -> WriteKey:
     return key
 
 
-def _oversized(messages: list, body: bytes) -> None:
-    """32 KB a message: only measured when the request could hold one that big."""
-    if len(body) <= SEGMENT_MAX_MESSAGE:
-        return
-    problems = [
-        ingest.Problem(index, "message", f"is {size // 1024} KB; a message may be at most 32 KB.")
-        for index, message in enumerate(messages)
-        if (size := len(orjson.dumps(message))) > SEGMENT_MAX_MESSAGE
-    ]
-    if problems:
-        raise ingest.InvalidMessages(problems)
-
-
 def _store(key: WriteKey, messages: list[ingest.Message], source: str) -> ingest.IngestResult:
     with scope(organization=key.organization):
         return ingest.store_messages(organization=key.organization, messages=messages, source=source)
+
+
+def _first_problem(parsed: ingest.Parsed, noun: str) -> str:
+    first = parsed.problems[0]
+    return f"First: {noun} {first.index}, {first.field}: {first.message}"
 
 
 # --- Segment --------------------------------------------------------------------------------------
@@ -188,6 +190,25 @@ def _segment_request(request: HttpRequest, limit: int) -> tuple[bytes, dict, Wri
     return body, payload, key or _authorised(payload.get("writeKey"))
 
 
+def _segment_answer(key: WriteKey, parsed: ingest.Parsed) -> HttpResponse:
+    """Store the good messages; 200 if there were no others, else a 400 counting and naming the refused."""
+    _store(key, parsed.messages, "segment")
+    if not parsed.problems:
+        return _json({"success": True})
+    accepted, refused = len(parsed.messages), parsed.refused
+    return _json(
+        {
+            "code": "invalid_messages",
+            "message": f"{refused} message{'s' if refused != 1 else ''} refused and {accepted} accepted. "
+            + _first_problem(parsed, "message"),
+            "accepted": accepted,
+            "refused": refused,
+            "errors": [problem.as_json() for problem in parsed.problems[:MAX_PROBLEMS_LISTED]],
+        },
+        400,
+    )
+
+
 @_ingestion
 def segment_batch(request: HttpRequest) -> HttpResponse:
     """``POST /v1/batch``: ``{"batch": [message, …], "writeKey"?, "sentAt"?, "context"?}``."""
@@ -197,39 +218,28 @@ def segment_batch(request: HttpRequest) -> HttpResponse:
     batch = payload["batch"]
     if not batch:
         raise ApiError(400, "invalid_batch", "The “batch” array is empty.")
-    _oversized(batch, body)
-    batch = _with_shared_context(batch, payload.get("context"))
-    messages = ingest.parse_segment(batch, received_at=timezone.now(), sent_at=payload.get("sentAt"))
-    _store(key, messages, "segment")
-    return _json({"success": True})
-
-
-def _with_shared_context(batch: list, shared: object) -> list:
-    """The batch's ``context`` under each message's own (the message's keys win)."""
-    if not isinstance(shared, dict) or not shared:
-        return batch
-    return [
-        {**message, "context": {**shared, **message.get("context", {})}}
-        if isinstance(message, dict) and isinstance(message.get("context", {}), dict)
-        else message
-        for message in batch
-    ]
+    parsed = ingest.parse_segment(
+        batch, received_at=timezone.now(), sent_at=payload.get("sentAt"), shared_context=payload.get("context"),
+        # Each message is only measured when the request could hold one that big.
+        max_message_bytes=SEGMENT_MAX_MESSAGE if len(body) > SEGMENT_MAX_MESSAGE else None,
+    )
+    return _segment_answer(key, parsed)
 
 
 @_ingestion
 def segment_single(request: HttpRequest, kind: str) -> HttpResponse:
     """``POST /v1/track`` (and identify, group, page): one message as the body."""
     _, payload, key = _segment_request(request, SEGMENT_MAX_MESSAGE)
-    messages = ingest.parse_segment([payload], received_at=timezone.now(), sent_at=payload.get("sentAt"), only_type=kind)
-    _store(key, messages, "segment")
-    return _json({"success": True})
+    parsed = ingest.parse_segment([payload], received_at=timezone.now(), sent_at=payload.get("sentAt"), only_type=kind)
+    return _segment_answer(key, parsed)
 
 
 # --- Mixpanel ----------------------------------------------------------------------------------------
 
 
 def _mixpanel_records(body: bytes) -> list:
-    """A JSON array, one JSON object, or newline-delimited JSON (one record a line)."""
+    """A JSON array, one JSON object, or newline-delimited JSON (one record a line; a line
+    that is not JSON is refused on its own, as ``ingest.Unreadable``)."""
     stripped = body.strip()
     if stripped.startswith(b"["):
         records = _parse_json(stripped)
@@ -243,7 +253,7 @@ def _mixpanel_records(body: bytes) -> list:
         try:
             records.append(orjson.loads(line))
         except orjson.JSONDecodeError as error:
-            raise ApiError(400, "invalid_json", f"Line {number} is not valid JSON: {error}.") from None
+            records.append(ingest.Unreadable(f"line {number} is not valid JSON: {error}."))
     return records
 
 
@@ -251,7 +261,8 @@ def _mixpanel_records(body: bytes) -> list:
 def mixpanel_import(request: HttpRequest) -> HttpResponse:
     """``POST /import``: Mixpanel's import API, for backfilling history. ``$insert_id`` is required
     (as Mixpanel's strict mode asks) and deduplicates; ``?group_key=`` names the property that
-    holds the account's external id (default ``group_id``)."""
+    holds the account's external id (default ``group_id``). Bad records are refused in
+    Mixpanel's own shape (``failed_records``), and the good ones stored."""
     key = _authorised(_basic_username(request))
     body = _body(request, MIXPANEL_MAX_REQUEST)
     records = _mixpanel_records(body)
@@ -259,39 +270,40 @@ def mixpanel_import(request: HttpRequest) -> HttpResponse:
         raise ApiError(400, "invalid_batch", "No records: send a JSON array of events or one event a line.")
     if len(records) > MIXPANEL_MAX_RECORDS:
         raise ApiError(400, "too_many_records", f"{len(records)} records; at most {MIXPANEL_MAX_RECORDS} a request.")
-    group_key = request.GET.get("group_key", "group_id").strip() or "group_id"
+    group_key = request.GET.get("group_key", "").strip() or "group_id"
     try:
-        messages = ingest.parse_mixpanel(records, received_at=timezone.now(), group_key=group_key)
-    except ingest.InvalidMessages as error:
-        # Mixpanel's own error shape, so its clients report it; plus Tend's code and message.
-        failed = [
-            {
-                "index": problem.index,
-                "$insert_id": _insert_id(records, problem.index),
-                "field": problem.field,
-                "message": problem.message,
-            }
-            for problem in error.problems[:100]
-        ]
-        first = error.problems[0]
-        return _json(
-            {
-                "code": 400,
-                "error": "some data points in the request failed validation",
-                "message": f"{len(error.problems)} problem(s); nothing was stored. First: record {first.index}, "
-                f"{first.field}: {first.message}",
-                "failed_records": failed,
-                "num_records_imported": 0,
-                "status": "Bad Request",
-            },
-            400,
-        )
-    result = _store(key, messages, "mixpanel")
-    return _json({"code": 200, "num_records_imported": result.stored, "status": "OK"})
+        clean.text(group_key, field="group_key", max_length=ingest.MAX_ID_LENGTH)
+    except clean.Invalid as invalid:
+        raise ApiError(400, "invalid_parameter", f"group_key: {invalid.problem}.") from None
+    parsed = ingest.parse_mixpanel(records, received_at=timezone.now(), group_key=group_key)
+    result = _store(key, parsed.messages, "mixpanel")
+    if not parsed.problems:
+        return _json({"code": 200, "num_records_imported": result.stored, "status": "OK"})
+    # Mixpanel's own error shape, so its clients report it; plus Tend's message.
+    failed = [
+        {
+            "index": problem.index,
+            "$insert_id": _insert_id(records[problem.index]),
+            "field": problem.field,
+            "message": problem.message,
+        }
+        for problem in parsed.problems[:MAX_PROBLEMS_LISTED]
+    ]
+    return _json(
+        {
+            "code": 400,
+            "error": "some data points in the request failed validation",
+            "message": f"{parsed.refused} record(s) refused and {len(parsed.messages)} accepted. "
+            + _first_problem(parsed, "record"),
+            "failed_records": failed,
+            "num_records_imported": result.stored,
+            "status": "Bad Request",
+        },
+        400,
+    )
 
 
-def _insert_id(records: list, index: int | None) -> str | None:
-    if index is None or not isinstance(records[index], dict) or not isinstance(records[index].get("properties"), dict):
-        return None
-    value = records[index]["properties"].get("$insert_id")
-    return value if isinstance(value, str) else None
+def _insert_id(record: object) -> str | None:
+    properties = record.get("properties") if isinstance(record, dict) else None
+    value = properties.get("$insert_id") if isinstance(properties, dict) else None
+    return value if isinstance(value, str) and not clean.unstorable(value) else None

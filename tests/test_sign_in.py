@@ -40,6 +40,23 @@ def test_after_five_wrong_passwords_even_the_right_one_is_refused(client, csm, p
     assert "_auth_user_id" not in client.session
 
 
+@pytest.mark.parametrize("spelling", ["CSM@FLOWFUSE.EXAMPLE", "Csm@FlowFuse.example"])
+def test_the_lockout_holds_however_the_address_is_typed(client, csm, password, spelling):
+    for _ in range(5):
+        client.post("/auth/login/", {"username": "csm@flowfuse.example", "password": "wrong"})
+    response = client.post("/auth/login/", {"username": spelling, "password": password})
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_wrong_passwords_in_different_spellings_count_together(client, csm, password):
+    for spelling in ["csm@flowfuse.example", "CSM@flowfuse.example", "csm@FLOWFUSE.example", "Csm@Flowfuse.Example", "CSM@FLOWFUSE.EXAMPLE"]:
+        client.post("/auth/login/", {"username": spelling, "password": "wrong"})
+    response = client.post("/auth/login/", {"username": "csm@flowfuse.example", "password": password})
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
 def test_the_lockout_is_per_address(client, org, csm, password):
     other = member(org, Role.CSM, email="other@flowfuse.example")
     for _ in range(5):

@@ -14,10 +14,12 @@ from django.utils import timezone
 from django_scopes import scope
 
 from accounts.exports import HEADER
-from accounts.filters import portfolio_filters_from_query
+from accounts.filters import InvalidFilters, portfolio_filters_from_query
 from accounts.models import Account, LifecycleStage
 from accounts.selectors import PortfolioFilters
 from accounts.services import account_create, account_set_external_id, task_create, tier_save
+from cs_platform.models import Role
+from tests.factories import member
 
 EXPORT_URL = "/o/flowfuse/accounts/export.csv"
 
@@ -77,6 +79,27 @@ def test_export_has_every_column(client, org, viewer, book):
     assert "'=HYPERLINK(\"http://evil\")" in rows
 
 
+def test_every_text_cell_is_neutralised_the_owners_email_too(client, org, admin, book):
+    sneaky = member(org, Role.CSM, email="=1+2-x@example.com", full_name="Sneaky")
+    with scope(organization=org):
+        account_create(organization=org, actor=None, name="Sneaky Co", owner=sneaky, currency="EUR")
+        task_create(account=book["beta"], actor=None, title="@SUM(A1:A9)")
+    client.force_login(admin)
+    rows = {row[0]: row for row in _rows(client.get(EXPORT_URL))}
+    assert rows["Sneaky Co"][4] == "'=1+2-x@example.com"
+    assert rows["Beta GmbH"][10] == "'@SUM(A1:A9)"
+    # Tend's own numbers and dates are not text: they stay numbers and dates.
+    assert rows["Acme Corp"][5] == "12500.50"
+
+
+def test_a_nul_in_a_filter_is_a_400_before_the_download_starts(client, admin, book):
+    client.force_login(admin)
+    for name in ("q", "tier", "stage"):
+        response = client.get(f"{EXPORT_URL}?{name}=%00")
+        assert response.status_code == 400 and not response.streaming, name
+        assert "contains a NUL character" in response.content.decode()
+
+
 def test_last_contact_is_the_organizations_date(client, org, admin, book):
     org.time_zone = "Pacific/Auckland"  # 10:00 UTC on 15 January is 23:00 there
     org.save()
@@ -105,8 +128,15 @@ def test_export_follows_the_portfolio_filters(client, org, csm, book):
     assert [row[0] for row in _rows(client.get(EXPORT_URL, {"sort": "arr", "dir": "desc"}))] == [
         "Acme Corp", "Beta GmbH", "'=HYPERLINK(\"http://evil\")"
     ]
-    # Nonsense is ignored rather than an error: a stale link still downloads.
-    assert _names(client.get(EXPORT_URL, {"renewal": "soon", "priority": "meh", "sort": "id; drop"})) == everyone
+
+def test_export_refuses_a_filter_that_cannot_be_one_before_streaming(client, book, admin):
+    client.force_login(admin)
+    for bad in ({"renewal": "soon"}, {"owner": "²"}, {"renewal": "²"}, {"sort": "id; drop"}):
+        response = client.get(EXPORT_URL, bad)
+        assert response.status_code == 400 and not response.streaming, bad
+        assert "text/html" in response["Content-Type"]
+    html = client.get(EXPORT_URL, {"renewal": "soon", "priority": "meh"}).content.decode()
+    assert "Renewal must be a number of days from 0 to 3650" in html and "Priority must be one of low" in html
 
 
 def _accounts(org, count: int) -> None:
@@ -145,10 +175,17 @@ def test_filters_from_a_query_string():
     assert portfolio_filters_from_query(QueryDict(""), me_id=3, default_owner="me") == PortfolioFilters(owner="me", me_id=3)
     off = portfolio_filters_from_query(QueryDict("owner=&status="), me_id=3, default_owner="me")
     assert (off.owner, off.status) == ("", "")
-    nonsense = portfolio_filters_from_query(
-        QueryDict("owner=everyone&renewal=-4&priority=meh&status=gone&sort=password&dir=up"), me_id=3, default_owner="me"
+    # A value that cannot be one is named, never silently ignored; the rest still stand.
+    with pytest.raises(InvalidFilters) as refused:
+        portfolio_filters_from_query(
+            QueryDict("owner=everyone&renewal=-4&priority=meh&status=gone&sort=password&dir=up&q=acme"),
+            me_id=3, default_owner="me",
+        )
+    assert set(refused.value.errors) == {"owner", "renewal", "priority", "status", "sort", "dir"}
+    assert refused.value.errors["renewal"].sentence == (
+        "Renewal must be a number of days from 0 to 3650, such as 30, 60, 90 or 180."
     )
-    assert (nonsense.owner, nonsense.renewal_within_days, nonsense.priority, nonsense.sort, nonsense.descending) == (
-        "", None, "", "name", False
+    kept = refused.value.filters
+    assert (kept.owner, kept.renewal_within_days, kept.priority, kept.status, kept.sort, kept.q) == (
+        "me", None, "", "active", "name", "acme"
     )
-    assert nonsense.status == "active"

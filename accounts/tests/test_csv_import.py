@@ -185,8 +185,8 @@ A-10,,Gold,2026-13-01,"12.500,00",nobody@example.com
     assert "these 5 problems" in page
     assert "the cell is empty, but Name is required in every row" in page
     assert "&#x27;Gold&#x27; is not a tier of FlowFuse; use Starter or Premium (or add the tier under Settings first)" in page
-    assert "&#x27;2026-13-01&#x27; is not a date; use YYYY-MM-DD" in page
-    assert "&#x27;12.500,00&#x27; is not an amount" in page
+    assert "&#x27;2026-13-01&#x27; must be a real calendar date, written YYYY-MM-DD" in page
+    assert "&#x27;12.500,00&#x27; must be written in major units" in page
     assert "is not the e-mail of a member of FlowFuse" in page
     # The mapping was not confirmed: running it now is refused, and writes nothing.
     refused = importer.post(f"{IMPORT_URL}{upload_id}/run/")
@@ -204,16 +204,16 @@ def test_errors_name_row_column_value_and_the_fix(importer, org):
     # Row numbers are a spreadsheet's: the header is row 1, a cell with a line break stays
     # in its row, the blank line is row 3.
     assert [str(error) for error in plan.errors] == [
-        "row 4, column 'Renewal date': '2026-13-01' is not a date; use YYYY-MM-DD"
+        "row 4, column 'Renewal date': '2026-13-01' must be a real calendar date, written YYYY-MM-DD"
     ]
     assert (plan.errors[0].row, plan.errors[0].column, plan.errors[0].value) == (4, "Renewal date", "2026-13-01")
 
 
 ACCOUNT_CELL_ERRORS = [
-    ("Renewal date", "31/03/2026", "'31/03/2026' is not a date; use YYYY-MM-DD"),
-    ("Contract start", "2026-02-30", "'2026-02-30' is not a date; use YYYY-MM-DD"),
-    ("ARR", "12.500,00", "'12.500,00' is not an amount; write it in major units"),
-    ("ARR", "-5", "'-5' is not an amount"),
+    ("Renewal date", "31/03/2026", "'31/03/2026' must be a date written YYYY-MM-DD"),
+    ("Contract start", "2026-02-30", "'2026-02-30' must be a real calendar date, written YYYY-MM-DD"),
+    ("ARR", "12.500,00", "'12.500,00' must be written in major units, such as 12500"),
+    ("ARR", "-5", "'-5' cannot be negative"),
     ("Currency", "Euro", "'Euro' is not a currency code; use three letters, such as USD or EUR"),
     ("Tier", "Platinum", "'Platinum' is not a tier of FlowFuse; use Starter or Premium"),
     ("Stage", "Dormant", "'Dormant' is not a stage of FlowFuse; use Onboarding, Adoption"),
@@ -221,7 +221,7 @@ ACCOUNT_CELL_ERRORS = [
     ("AE email", "nobody", "'nobody' is not the e-mail of a member of FlowFuse"),
     ("Priority", "critical", "'critical' is not a priority; use Low, Medium, High or Urgent"),
     ("Domains", "acme.com, acme!", "contains 'acme!', which is not a domain name"),
-    ("Name", "x" * 201, "is 201 characters long; the limit is 200"),
+    ("Name", "x" * 201, "is 201 characters long; at most 200 are allowed"),
     ("Parent external id", "Z-404", "'Z-404' matches no account in this file or imported before"),
     ("Parent external id", "A-1", "'A-1' is the account's own external id; an account cannot be its own parent"),
 ]
@@ -452,3 +452,11 @@ def test_a_background_import_that_fails_keeps_nothing_and_says_why(
     assert page.lstrip().startswith('<div id="import-status"') and "hx-trigger" not in page  # polling stops
     assert "Nothing was imported" in page and "Premium" in page
     assert _counts(org)["Account"] == 0
+
+
+def test_a_nul_in_a_cell_is_a_row_error_naming_the_cell_and_nothing_is_written(importer, org):
+    before = _counts(org)
+    response = _upload(importer, "External id,Name\nA-1,Acme\nA-2\x00,Globex\n")
+    assert response.status_code == 200
+    assert "<tr><td>3</td><td>External id</td><td>the cell contains a NUL character, which cannot be stored" in _errors(response)
+    assert _counts(org) == before

@@ -195,9 +195,9 @@ def test_a_worker_killed_mid_import_leaves_nothing_written_and_a_job_to_try_agai
     with _account_locked(existing):
         job = _queued(org, admin)  # committed: the outbox sends it to the worker
         processes.wait_until(
-            lambda: _backends("wait_event_type = 'Lock'"), lambda: "The worker never got to the import:\n" + worker.text
+            lambda: _backends("wait_event_type = 'Lock'"), lambda: "The worker never got to the import:\n" + worker.output
         )
-        os.kill(worker.process.pid, signal.SIGKILL)
+        os.kill(worker.popen.pid, signal.SIGKILL)
     # Its database session ends with it, rolling back everything the import wrote.
     processes.wait_until(lambda: not _backends("xact_start IS NOT NULL"), "The killed worker's transaction lingers.")
     assert _state(job) == (ImportState.RUNNING, 1)

@@ -206,7 +206,7 @@ def test_handoff_form_explains_what_is_missing(client, org, book):
     response = client.post("/o/flowfuse/handoffs/new/", {"commit_date": "2026-11-20", "arr": "lots"})
     assert response.status_code == 422
     html = response.content.decode()
-    assert "Name the new account" in html and "Enter an amount such as 12500" in html
+    assert "Name the new account" in html and "must be written in major units, such as 12500" in html
 
 
 def test_managers_see_handoff_quality(client, org, book, in_org):
@@ -308,7 +308,7 @@ def test_account_edit_saves_and_explains_bad_input(client, book, csm, admin):
     assert client.get(url).status_code == 200
     bad = client.post(url, {"name": "Nordic Dairy", "arr": "12k", "currency": "EURO", "priority": "medium"})
     assert bad.status_code == 422
-    assert "Enter an amount such as 12500" in bad.content.decode() and "three-letter code" in bad.content.decode()
+    assert "must be written in major units, such as 12500" in bad.content.decode() and "three-letter code" in bad.content.decode()
     good = client.post(
         url,
         {"name": "Nordic Dairy Co-op", "domains": "nordicdairy.example, nd.example", "arr": "3,500.50", "currency": "eur",

@@ -170,11 +170,17 @@ def test_a_churned_account_is_still_readable_by_id(client, token, book):
     assert response.json()["status"] == "churned"
 
 
-@pytest.mark.parametrize("account_id", ["nosuchaccount", "a%00b"])
-def test_an_unknown_id_is_a_json_404(client, token, book, account_id):
-    response = call(client, token, f"{ACCOUNTS}/{account_id}")
+def test_an_unknown_id_is_a_json_404(client, token, book):
+    response = call(client, token, f"{ACCOUNTS}/nosuchaccount")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_an_id_with_a_nul_is_a_json_400(client, token, book):
+    response = call(client, token, f"{ACCOUNTS}/a%00b")
+    assert response.status_code == 400
+    assert response.json() == {"code": "invalid_input", "message": response.json()["message"]}
+    assert "NUL" in response.json()["message"]
 
 
 # --- Filters --------------------------------------------------------------------------
@@ -218,10 +224,12 @@ def test_each_filter_narrows_the_list(client, org, token, book, csm, params, exp
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"renewal_before": "2026-02-30"}, "renewal_before: “2026-02-30” is not an ISO 8601 date"),
-        ({"renewal_after": "next week"}, "renewal_after: “next week” is not an ISO 8601 date"),
-        ({"updated_since": "yesterday"}, "updated_since: “yesterday” is not an ISO 8601 date-time"),
-        ({"limit": "0"}, "limit: “0” is not a whole number from 1 to 500"),
+        ({"renewal_before": "2026-02-30"}, "renewal_before: “2026-02-30” must be a real calendar date"),
+        ({"renewal_after": "next week"}, "renewal_after: “next week” must be a date written YYYY-MM-DD"),
+        ({"updated_since": "yesterday"}, "updated_since: “yesterday” must be an ISO 8601 date-time"),
+        ({"updated_since": "9999-12-31T23:59:59-23:59"}, "updated_since: “9999-12-31T23:59:59-23:59” must be between the years"),
+        ({"updated_since": "2026-03-31T09:30:00-23:59"}, "updated_since: “2026-03-31T09:30:00-23:59” has a UTC offset beyond"),
+        ({"limit": "0"}, "limit: “0” must be a whole number from 1 to 500"),
         ({"limit": "501"}, "limit: “501”"),
         ({"limit": "ten"}, "limit: “ten”"),
         ({"status": "closed"}, "status: “closed” is not one of active, churned, all"),
@@ -230,6 +238,8 @@ def test_each_filter_narrows_the_list(client, org, token, book, csm, params, exp
         ({"stage": "Nirvana"}, "stage: this organization has no stage named “Nirvana”"),
         ({"ownr": "1"}, "ownr: not a parameter of this endpoint"),
         ({"cursor": "MTIz"}, "cursor: “MTIz” is not a cursor this API issued"),
+        ({"owner": "9" * 40}, "owner: “9999"),
+        ({"q": "x" * 600}, "is 600 characters long; at most 500 are allowed"),
         ({"q": "a\x00b"}, "q: contains a NUL character"),
         ({"owner": "²"}, "owner: “²” is neither a user id"),
     ],
@@ -239,6 +249,22 @@ def test_bad_parameters_are_a_400_naming_the_parameter_and_the_reason(client, to
     assert response.status_code == 400
     assert response.json() == {"code": "invalid_parameter", "message": response.json()["message"]}
     assert message in response.json()["message"]
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00", "2026-03-31T09:30:00+23:00"])
+def test_updated_since_beyond_the_calendar_or_any_time_zone_is_a_400_naming_it(client, token, book, value):
+    response = call(client, token, updated_since=value)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_parameter" and response.json()["message"].startswith("updated_since: ")
+
+
+def test_updated_since_with_an_offset_is_read_in_utc(client, token, book):
+    with scope(organization=book["acme"].organization):
+        Account.objects.filter(pk=book["acme"].pk).update(updated_at=dt.datetime(2025, 1, 1, 12, tzinfo=dt.UTC))
+        Account.objects.exclude(pk=book["acme"].pk).update(updated_at=dt.datetime(2025, 1, 2, tzinfo=dt.UTC))
+    # 13:30 at +02:00 is 11:30 UTC: Acme (12:00 UTC) is after it.
+    assert "Acme Robotics" in names(call(client, token, updated_since="2025-01-01T13:30:00+02:00"))
+    assert "Acme Robotics" not in names(call(client, token, updated_since="2025-01-01T13:30:00+00:00"))
 
 
 # --- Pages ----------------------------------------------------------------------------

@@ -129,7 +129,7 @@ def test_a_revoked_key_is_refused(client, org, admin, key):
     assert response.status_code == 401 and "revoked" in response.json()["message"]
 
 
-def test_an_invalid_message_rejects_the_whole_request_naming_each_problem(client, org, key):
+def test_bad_messages_are_refused_by_index_and_field_and_the_good_ones_stored(client, org, key):
     batch = [
         track(message_id="ok"),
         {"type": "track", "userId": "u1", "messageId": "no-name"},
@@ -143,12 +143,13 @@ def test_an_invalid_message_rejects_the_whole_request_naming_each_problem(client
     response = post(client, "/v1/batch", {"batch": batch}, key)
     assert response.status_code == 400
     body = response.json()
-    assert body["code"] == "invalid_messages" and "nothing was stored" in body["message"]
+    assert (body["code"], body["accepted"], body["refused"]) == ("invalid_messages", 1, 7)
+    assert body["message"].startswith("7 messages refused and 1 accepted. First: message 1, event:")
     problems = {(error["index"], error["field"]) for error in body["errors"]}
     assert problems == {
         (1, "event"), (2, "type"), (3, "userId"), (4, "timestamp"), (5, "groupId"), (6, "timestamp"), (7, "properties"),
     }
-    assert stored(org) == [] and seen(org) == 0
+    assert [row[5] for row in stored(org)] == ["ok"] and seen(org) == 1
 
 
 @pytest.mark.parametrize(
@@ -171,6 +172,7 @@ def test_size_limits(client, org, key):
     response = post(client, "/v1/batch", {"batch": [track(message_id="small"), big]}, key)
     assert response.status_code == 400
     assert response.json()["errors"] == [{"index": 1, "field": "message", "message": "is 32 KB; a message may be at most 32 KB."}]
+    assert [row[5] for row in stored(org)] == ["small"]
     many = [track(message_id=f"m{i}", properties={"blob": "y" * 20_000}) for i in range(30)]
     response = post(client, "/v1/batch", {"batch": many}, key)
     assert response.status_code == 400 and response.json()["code"] == "request_too_large"
@@ -179,7 +181,7 @@ def test_size_limits(client, org, key):
         "/v1/batch", bomb, content_type="application/json", HTTP_CONTENT_ENCODING="gzip", **basic(key)
     )
     assert response.status_code == 400 and response.json()["code"] == "request_too_large"
-    assert stored(org) == []
+    assert [row[5] for row in stored(org)] == ["small"]  # nothing of the requests too large
 
 
 def test_retries_are_deduplicated_on_message_id(client, org, key):
@@ -269,14 +271,16 @@ def test_mixpanel_import_takes_arrays_and_ndjson_and_dedups_on_insert_id(client,
     assert len(rows) == 3 and {row[4] for row in rows} == {acme.id} and {row[6] for row in rows} == {"mixpanel"}
 
 
-def test_mixpanel_import_reports_failed_records_and_stores_nothing(client, org, key):
+def test_mixpanel_import_reports_failed_records_and_stores_the_others(client, org, key):
     bad = mixpanel_record("x")
     del bad["properties"]["$insert_id"]
     response = post(client, "/import", [mixpanel_record("ok"), bad, {"event": "E", "properties": {"distinct_id": "u", "$insert_id": "t"}}], key)
     assert response.status_code == 400
-    failed = {(record["index"], record["field"]) for record in response.json()["failed_records"]}
+    body = response.json()
+    failed = {(record["index"], record["field"]) for record in body["failed_records"]}
     assert failed == {(1, "$insert_id"), (2, "properties.time")}
-    assert stored(org) == []
+    assert (body["code"], body["status"], body["num_records_imported"]) == (400, "Bad Request", 1)
+    assert [(row[5], row[6]) for row in stored(org)] == [("ok", "mixpanel")]
 
 
 def test_mixpanel_group_key_names_the_account_property(client, org, key, acme):
@@ -322,3 +326,107 @@ def test_a_message_naming_no_group_is_filed_under_the_persons_group(client, org,
     post(client, "/v1/identify", {"userId": "u4", "traits": {"email": "x@unknown.example"}, "messageId": "i"}, key)
     with scope(organization=org):
         assert [(row.kind, row.identifier, row.events) for row in selectors.unmatched()] == [("group", "unknown-team", 2)]
+
+
+# --- Bad messages: refused one by one, never a 500, never a silent loss ------------------------------
+
+
+def test_one_bad_message_in_a_batch_of_100_is_refused_by_index_and_the_other_99_stored(client, org, key):
+    batch = [track(message_id=f"good-{i}") for i in range(100)]
+    batch[42] = track(message_id="bad", properties={"plan": "pro\x00"})
+    response = post(client, "/v1/batch", {"batch": batch}, key)
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    body = response.json()
+    assert (body["accepted"], body["refused"]) == (99, 1)
+    assert body["errors"] == [
+        {"index": 42, "field": "properties.plan", "message": "contains a NUL character, which cannot be stored; remove it."}
+    ]
+    assert len(stored(org)) == 99 and "bad" not in {row[5] for row in stored(org)}
+    # The client fixes and resends the whole batch: the 99 are recognised, the one is added.
+    batch[42] = track(message_id="bad", properties={"plan": "pro"})
+    assert post(client, "/v1/batch", {"batch": batch}, key).status_code == 200
+    assert len(stored(org)) == 100
+
+
+@pytest.mark.parametrize(
+    "message, field",
+    [
+        (track(properties={"a": {"b": ["ok", "x\x00"]}}), "properties.a.b[1]"),
+        (track(properties={"a\x00b": 1}), "properties.a\\u0000b"),
+        ({"type": "identify", "userId": "u1", "traits": {"name": "Ada\x00"}}, "traits.name"),
+        ({"type": "identify", "userId": "u1", "context": {"traits": {"email": "\x00"}}}, "traits.email"),
+        ({"type": "page", "userId": "u1", "name": "Pricing\x00"}, "name"),
+        (track(event="Deployed\x00"), "event"),
+        (track(user="u\x00"), "userId"),
+        (track(message_id="m\x00"), "messageId"),
+    ],
+)
+def test_a_nul_anywhere_in_a_message_refuses_that_message_only(client, org, key, message, field):
+    response = post(client, "/v1/batch", {"batch": [track(message_id="fine"), message]}, key)
+    assert response.status_code == 400
+    assert [(error["index"], error["field"]) for error in response.json()["errors"]] == [(1, field)]
+    assert [row[5] for row in stored(org)] == ["fine"]
+
+
+@pytest.mark.parametrize(
+    "fields, sent_at, field",
+    [
+        ({"originalTimestamp": "2026-01-01T00:00:00Z"}, "9999-12-31T23:59:59Z", "sentAt"),
+        ({"originalTimestamp": "2026-01-01T00:00:00Z", "sentAt": "9999-12-31T23:59:59-23:59"}, None, "sentAt"),
+        ({"originalTimestamp": "2026-01-01T00:00:00Z"}, "tomorrow", "sentAt"),
+        ({"timestamp": "9999-12-31T23:59:59-23:59"}, None, "timestamp"),
+        ({"timestamp": "0001-01-01T00:00:00+01:00"}, None, "timestamp"),
+        ({"timestamp": "2030-01-01T00:00:00Z"}, None, "timestamp"),
+        ({"originalTimestamp": "9999-12-31T00:00:00Z"}, "2026-01-01T00:00:00Z", "originalTimestamp"),
+    ],
+)
+def test_a_time_far_off_or_unreadable_refuses_the_message_with_a_sentence(client, org, key, fields, sent_at, field):
+    payload = {"batch": [track(message_id="now"), track(message_id="off", **fields)]}
+    if sent_at is not None:
+        payload["sentAt"] = sent_at
+    response = post(client, "/v1/batch", payload, key)
+    assert response.status_code == 400
+    assert [(error["index"], error["field"]) for error in response.json()["errors"]] == [(1, field)]
+    assert [row[5] for row in stored(org)] == ["now"]
+
+
+def test_a_segment_message_id_cannot_drop_a_mixpanel_record_nor_the_other_way_round(client, org, key):
+    assert post(client, "/v1/batch", {"batch": [track(message_id="mixpanel:X"), track(message_id="Y")]}, key).status_code == 200
+    response = post(client, "/import", [mixpanel_record("X"), mixpanel_record("Y")], key)
+    assert response.json()["num_records_imported"] == 2
+    assert sorted((row[6], row[5]) for row in stored(org)) == [
+        ("mixpanel", "X"), ("mixpanel", "Y"), ("segment", "Y"), ("segment", "mixpanel:X"),
+    ]
+    # Retries are still dropped, each within its own source.
+    assert post(client, "/import", [mixpanel_record("X")], key).json()["num_records_imported"] == 0
+    assert post(client, "/v1/batch", {"batch": [track(message_id="mixpanel:X")]}, key).status_code == 200
+    assert len(stored(org)) == 4
+
+
+def test_a_mixpanel_line_that_is_not_json_is_refused_alone(client, org, key):
+    ndjson = b"\n".join([json.dumps(mixpanel_record("a")).encode(), b"{not json", json.dumps(mixpanel_record("b")).encode()])
+    response = client.post("/import", ndjson, content_type="application/x-ndjson", **basic(key))
+    assert response.status_code == 400
+    body = response.json()
+    assert body["num_records_imported"] == 2
+    assert [(record["index"], record["field"]) for record in body["failed_records"]] == [(1, "record")]
+    assert body["failed_records"][0]["message"].startswith("line 2 is not valid JSON")
+
+
+def test_an_unexpected_error_is_answered_in_json_and_logged_without_the_key(client, org, key, caplog):
+    # A real failure of the database (a trigger refusing every insert), not a patched function.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused: %', NEW.message_id; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON integrations_seenmessage FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse()"
+        )
+    body = {"writeKey": key, "batch": [track(message_id="secret-looking-message-id")]}
+    response = client.post("/v1/batch", json.dumps(body), content_type="application/json")
+    assert response.status_code == 500 and response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "internal_error"
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Ingestion request to /v1/batch failed with" in logged
+    assert key not in logged and "secret-looking-message-id" not in logged

@@ -129,17 +129,17 @@ def test_headers_match_whatever_their_case_spacing_and_order(uploader, org):
 @pytest.mark.parametrize(
     ("row", "column", "value", "says"),
     [
-        ("ACME-001,02/03/2026,logins,1", "day", "02/03/2026", "'02/03/2026' is not a date; write it as YYYY-MM-DD"),
-        ("ACME-001,2026-02-30,logins,1", "day", "2026-02-30", "'2026-02-30' is not a date"),
+        ("ACME-001,02/03/2026,logins,1", "day", "02/03/2026", "'02/03/2026' must be a date written YYYY-MM-DD"),
+        ("ACME-001,2026-02-30,logins,1", "day", "2026-02-30", "'2026-02-30' must be a real calendar date"),
         ("ACME-001,,logins,1", "day", "", "the cell is empty; write the day as YYYY-MM-DD"),
         (f"ACME-001,{TODAY + dt.timedelta(days=2)},logins,1", "day", str(TODAY + dt.timedelta(days=2)),
          "is in the future"),
         (f"ACME-001,{D1},logins,-1", "value", "-1", "'-1' is negative; usage values must be 0 or more"),
-        (f"ACME-001,{D1},logins,many", "value", "many", "'many' is not a number"),
-        (f"ACME-001,{D1},logins,nan", "value", "nan", "'nan' is not a number"),
+        (f"ACME-001,{D1},logins,many", "value", "many", "'many' must be a number written in digits"),
+        (f"ACME-001,{D1},logins,nan", "value", "nan", "'nan' must be a number written in digits"),
         (f"ACME-001,{D1},logins,", "value", "", "the cell is empty; write the value"),
         (f"ACME-001,{D1},,1", "metric", "", "the cell is empty; name the metric"),
-        (f"ACME-001,{D1},{'m' * 201},1", "metric", "m" * 201, "is 201 characters long; the limit is 200"),
+        (f"ACME-001,{D1},{'m' * 201},1", "metric", "m" * 201, "is 201 characters long; at most 200 are allowed"),
         (f"ACME-001,{D1},event:,1", "metric", "event:", "'event:' names no event"),
         (f",{D1},logins,1", "account_external_id", "", "the cell is empty; every row needs the account's external id"),
         (f"NOPE-9,{D1},logins,1", "account_external_id", "NOPE-9",
@@ -300,3 +300,9 @@ def test_fifty_thousand_rows_import_inline(org, refreshes):
     assert rows == 50_000
     with scope(organization=org):
         assert UsageDaily.objects.filter(source=UsageSource.CSV).count() == 50_000
+
+
+def test_a_nul_in_a_cell_is_a_row_error_and_nothing_is_written(uploader, org):
+    response = _upload(uploader, HEADER + f"ACME-001,{D1},active_users,14\nACME\x00-001,{D1},logins,1\n")
+    assert _errors(response) == ["row 3, column 'account_external_id': the cell contains a NUL character, which cannot be stored; remove it"]
+    assert _stored(org) == {}

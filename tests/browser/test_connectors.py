@@ -5,22 +5,28 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django_scopes import scope
 from playwright.sync_api import expect
 
 from accounts.tests.factories import account
 from cs_platform.models import Role
-from integrations.models import UsageDaily, UsageSource
-from integrations.tests.test_connectors import INCREMENTAL_QUERY, product, product_dsn  # noqa: F401 (fixtures)
+from integrations.models import UsageConnector, UsageDaily, UsageSource
+from integrations.tests.test_connectors import INCREMENTAL_QUERY
 from tests.browser.helpers import sign_in
 from tests.factories import OrganizationFactory, member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_admin_creates_a_connector_tests_it_and_runs_it(page, live_server, product):
+def _flowfuse_admin():
     org = OrganizationFactory(name="FlowFuse", slug="flowfuse")
     member(org, Role.ADMIN, email="admin@flowfuse.example")
+    return org
+
+
+def test_admin_creates_a_connector_tests_it_and_runs_it(page, live_server, product):
+    org = _flowfuse_admin()
     with scope(organization=org):
         account(org, "Greenfield Hydroponics", external_ids={"hubspot": "C-1"})
         account(org, "Nordic Dairy", external_ids={"hubspot": "C-2"})
@@ -38,7 +44,7 @@ def test_admin_creates_a_connector_tests_it_and_runs_it(page, live_server, produ
 
     page.get_by_role("button", name="Create connector").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Product DB")
-    expect(page.get_by_test_id("dsn-hint")).to_contain_text("dbname=tend_product_")
+    expect(page.get_by_test_id("dsn-hint")).to_contain_text("dbname=product")
     page.get_by_role("button", name="Run now").click()
 
     run = page.get_by_test_id("run-row").first
@@ -49,3 +55,25 @@ def test_admin_creates_a_connector_tests_it_and_runs_it(page, live_server, produ
     expect(page.get_by_test_id("unmatched-sample")).to_contain_text(re.compile(r"C-404.*C-405"))
     with scope(organization=org):
         assert UsageDaily.objects.filter(source=UsageSource.CONNECTOR).count() == 9
+
+
+def test_test_connection_against_tends_own_database_shows_the_refusal(page, live_server, product):
+    org = _flowfuse_admin()
+    own = settings.DATABASES["default"]
+    port = int(own.get("PORT") or 5432)
+
+    sign_in(page, "admin@flowfuse.example")
+    page.goto(f"{live_server.url}/o/flowfuse/settings/usage/connectors/new/")
+    page.get_by_label("Name").fill("Peek")
+    page.get_by_label("Connection string").fill(f"postgresql://{own['USER']}@127.0.0.1:{port}/{own['NAME']}")
+    page.get_by_label("SQL query").fill("SELECT email, password, 'm', 1 FROM cs_platform_user")
+    page.get_by_role("button", name="Test connection").click()
+    expect(page.get_by_test_id("test-result").get_by_role("alert")).to_have_text(
+        f"“127.0.0.1:{port}” is Tend's own database server, which Tend never connects to: enter the address of yours."
+    )
+    expect(page.get_by_test_id("test-result").get_by_role("table")).to_have_count(0)
+
+    page.get_by_role("button", name="Create connector").click()
+    expect(page.get_by_text("is Tend's own database server")).to_be_visible()
+    with scope(organization=org):
+        assert not UsageConnector.objects.exists()

@@ -37,7 +37,7 @@ def test_bad_csv_is_refused_with_row_level_errors_and_a_good_one_imports(page, l
     page.get_by_role("button", name="Check the file").click()
     errors = page.get_by_test_id("import-errors")
     expect(errors.get_by_role("row", name=re.compile(r"^3 Tier"))).to_contain_text("'Platinum' is not a tier")
-    expect(errors.get_by_role("row", name=re.compile(r"^3 Renewal date"))).to_contain_text("'2026-13-01' is not a date")
+    expect(errors.get_by_role("row", name=re.compile(r"^3 Renewal date"))).to_contain_text("'2026-13-01' must be a real calendar date")
     with scope(organization=org):
         assert not Account.objects.exists()  # nothing of a bad file is kept
 

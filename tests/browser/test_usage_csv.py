@@ -44,7 +44,7 @@ def test_admin_uploads_usage_and_a_bad_file_is_refused_by_row(page, live_server,
     errors = page.get_by_test_id("import-errors")
     expect(errors).to_contain_text("Nothing was imported")
     expect(errors.get_by_role("row", name=re.compile(r"^3 day yesterday"))).to_contain_text(
-        "'yesterday' is not a date; write it as YYYY-MM-DD"
+        "'yesterday' must be a date written YYYY-MM-DD"
     )
     with scope(organization=org):
         assert UsageDaily.objects.count() == 2  # the good file's rows, none of the bad one's

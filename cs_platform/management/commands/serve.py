@@ -48,9 +48,9 @@ class Command(BaseCommand):
         python = sys.executable
         commands = {
             "web": [
-                python, "-m", "gunicorn", "cs_platform.wsgi:application",
+                python, "-m", "gunicorn", "-c", "python:cs_platform.gunicorn_conf",
                 "--bind", f"{host}:{port}", "--workers", str(web_workers), "--threads", "4",
-                "--access-logfile", "-", "--graceful-timeout", "10",
+                "--graceful-timeout", "10",
             ],
             "worker": [python, "-m", "celery", "-A", "cs_platform", "worker", "--loglevel", "INFO", "--concurrency", "2"],
             "beat": [python, "-m", "celery", "-A", "cs_platform", "beat", "--loglevel", "INFO"],

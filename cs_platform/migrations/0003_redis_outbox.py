@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cs_platform', '0001_initial'),
+        ('cs_platform', '0002_auth_password_reset_requests'),
     ]
 
     operations = [
