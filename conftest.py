@@ -9,7 +9,9 @@ import pytest
 from django_scopes import scope
 from hypothesis import settings as hypothesis_settings
 
+from cs_platform import celery_app
 from cs_platform.models import Organization, Role, User
+from tests import processes
 from tests.factories import PASSWORD, OrganizationFactory, member
 
 # A private PostgreSQL server standing for a customer's product database (connector tests).
@@ -69,3 +71,16 @@ def in_org(org):
 def as_admin(client, admin):
     client.force_login(admin)
     return client
+
+
+@pytest.fixture
+def real_worker(transactional_db, tmp_path):
+    """A ``celery worker`` process on this test run's own queue, mailing into ``tmp_path / "mail"``;
+    while it runs, tasks sent here go to it rather than running in the test."""
+    mail_dir = tmp_path / "mail"
+    with processes.celery_worker(**processes.mail_to(mail_dir)) as worker:
+        celery_app.conf.task_always_eager = False
+        try:
+            yield mail_dir, worker
+        finally:
+            celery_app.conf.task_always_eager = True

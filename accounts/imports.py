@@ -1,10 +1,11 @@
 """CSV import of accounts and contacts: upload → map columns → preview → import.
 
-An upload is parsed once and its rows are kept in the cache, not the database, for an
-hour, under a key made of the organization id and a random upload id: another
-organization's upload id is simply not found. The column mapping is guessed from the
-headers and confirmed by the person importing. Every row is validated before anything
-is written, and the import writes every row or none (one transaction).
+An upload is parsed once and its rows are kept in an ``AccountImport`` row of the
+organization (found by public id, so another organization's upload is simply not found)
+until it is imported; large files are imported by a worker (``accounts.import_jobs``).
+The column mapping is guessed from the headers and confirmed by the person importing.
+Every row is validated before anything is written, and the import writes every row or
+none (one transaction).
 
 Re-importing a file is harmless: accounts are found again by their "csv" external id,
 contacts by their external id, else by e-mail, else by name within the account; rows
@@ -17,19 +18,28 @@ import csv
 import datetime as dt
 import io
 import re
-import secrets
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import models, transaction
 
-from accounts.models import Account, AccountExternalId, Contact, ContactRole, LifecycleStage, Priority, Tier
+from accounts.models import (
+    Account,
+    AccountExternalId,
+    AccountImport,
+    Contact,
+    ContactRole,
+    ImportKind,
+    ImportState,
+    LifecycleStage,
+    Priority,
+    Tier,
+)
 from accounts.services import account_change_stage, account_change_tier, account_create, account_update, contact_save
 from cs_platform import clean
 from cs_platform.audit import audit_log
@@ -37,18 +47,12 @@ from cs_platform.csv_files import MAX_BYTES, MAX_ROWS, ImportRejected, RowError,
 from cs_platform.models import Membership, Organization, User
 
 CSV_SOURCE = "csv"
-UPLOAD_TTL_SECONDS = 60 * 60
 MAX_ERRORS_SHOWN = 200
 PREVIEW_ROWS = 20
 SAMPLE_ROWS = 5
 TIER_CHANGE_REASON = "CSV import"
 # Well below PostgreSQL's 65,535 bind parameters per query, whatever the file holds.
 LOOKUP_CHUNK = 5_000
-
-
-class ImportKind(models.TextChoices):
-    ACCOUNTS = "accounts", "Accounts"
-    CONTACTS = "contacts", "Contacts"
 
 
 # --- Errors ----------------------------------------------------------------------------
@@ -291,7 +295,7 @@ def fields_of(kind: str) -> tuple[Field, ...]:
 
 
 def noun_of(kind: str) -> str:
-    return "account" if kind == ImportKind.ACCOUNTS else "contact"
+    return ImportKind(kind).noun
 
 
 def template_csv(kind: str) -> str:
@@ -303,93 +307,49 @@ def template_csv(kind: str) -> str:
     return out.getvalue()
 
 
-# --- Uploads, kept in the cache ----------------------------------------------------------
+# --- Uploads, kept in PostgreSQL -----------------------------------------------------------
 
 
-@dataclass
-class Upload:
-    id: str
-    kind: str
-    filename: str
-    headers: list[str]
-    rows: list[tuple[int, list[str]]]  # (row number in the file, one cell per header)
-    # One field name (or "") per column, set once a mapping has passed validation.
-    columns: list[str] | None = None
-    # Large files import in a worker: staged → queued → running → done | failed.
-    state: str = "staged"
-    summary: str = ""
-    failures: list[dict[str, Any]] = field(default_factory=list)  # RowErrors, when it failed
-
-    @property
-    def failure_errors(self) -> list[RowError]:
-        return [RowError(**failure) for failure in self.failures]
-
-    @property
-    def fields(self) -> tuple[Field, ...]:
-        return fields_of(self.kind)
-
-    @property
-    def noun(self) -> str:
-        return noun_of(self.kind)
-
-    @property
-    def kind_label(self) -> str:
-        return ImportKind(self.kind).label.lower()
-
-    def samples(self, index: int) -> list[str]:
-        return [cells[index] for _, cells in self.rows[:SAMPLE_ROWS]]
-
-
-def _cache_key(organization: Organization, upload_id: str) -> str:
-    return f"accounts:csv-import:{organization.pk}:{upload_id}"
-
-
-def _store(organization: Organization, upload: Upload) -> None:
-    cache.set(_cache_key(organization, upload.id), asdict(upload), UPLOAD_TTL_SECONDS)
-
-
-def upload_get(*, organization: Organization, upload_id: str) -> Upload | None:
-    """The organization's upload, or None: expired, never made, or another organization's."""
-    stored = cache.get(_cache_key(organization, upload_id))
-    if stored is None:
-        return None
-    stored["rows"] = [(number, cells) for number, cells in stored["rows"]]
-    return Upload(**stored)
-
-
-def upload_discard(*, organization: Organization, upload: Upload) -> None:
-    cache.delete(_cache_key(organization, upload.id))
-
-
-def upload_set_state(
-    *, organization: Organization, upload: Upload, state: str, summary: str = "", failures: list[RowError] | None = None
-) -> Upload:
-    """Record how a background import is going; a finished one keeps only its outcome."""
-    upload.state, upload.summary = state, summary
-    upload.failures = [asdict(error) for error in failures or []]
-    if state == "done":
-        upload.rows = []  # the rows are in the database now; keep the cache small
-    _store(organization, upload)
-    return upload
-
-
-def upload_stage(*, organization: Organization, kind: str, file: UploadedFile) -> Upload:
-    """Read an uploaded CSV file and keep its rows for the mapping step; nothing is written."""
+def upload_stage(*, organization: Organization, kind: str, file: UploadedFile) -> AccountImport:
+    """Read an uploaded CSV file and keep its rows for the mapping step; nothing is imported."""
     if kind not in ImportKind.values:
         raise ImportRejected([RowError(f"Choose what the file holds: {_one_of(ImportKind.values)}.")])
     headers, rows = read_csv(file, example_header="External id, Name", max_bytes=MAX_BYTES, max_rows=MAX_ROWS)
-    upload = Upload(
-        id=secrets.token_urlsafe(16), kind=kind, filename=file.name or "upload.csv", headers=headers, rows=rows
+    return AccountImport.objects.create(
+        organization=organization, kind=kind, filename=(file.name or "upload.csv")[:255], headers=headers,
+        rows=rows, row_count=len(rows),
     )
-    _store(organization, upload)
-    return upload
 
 
-def upload_confirm_mapping(*, organization: Organization, upload: Upload, columns: list[str]) -> Upload:
-    """Remember the mapping that passed validation; the import uses it and no other."""
-    upload.columns = columns
-    _store(organization, upload)
-    return upload
+def upload_get(*, organization: Organization, upload_id: str, with_rows: bool = True) -> AccountImport | None:
+    """The organization's upload, or None: imported and cleared, never made, or another organization's.
+
+    ``with_rows=False`` leaves the rows (up to ``MAX_ROWS`` of them) in the database, for
+    pages that show only where an import stands.
+    """
+    uploads = AccountImport.objects.filter(organization=organization, public_id=upload_id)
+    return (uploads if with_rows else uploads.defer("rows")).first()
+
+
+def upload_discard(*, upload: AccountImport) -> None:
+    upload.delete()
+
+
+def upload_confirm_mapping(*, upload: AccountImport, columns: list[str]) -> bool:
+    """Remember the mapping that passed validation; the import uses it and no other.
+
+    Only while the upload is still being mapped: once queued, its mapping is what the
+    worker runs. False when it is no longer staged.
+    """
+    updated = AccountImport.objects.filter(pk=upload.pk, state=ImportState.STAGED).update(columns=columns)
+    if updated:
+        upload.columns = columns
+    return bool(updated)
+
+
+def samples(upload: AccountImport, index: int) -> list[str]:
+    """The first few values of column ``index``, as the mapping page shows them."""
+    return [cells[index] for _, cells in upload.rows[:SAMPLE_ROWS]]
 
 
 def guess_columns(kind: str, headers: list[str]) -> list[str]:
@@ -438,10 +398,10 @@ class Plan:
         ]
 
 
-def plan_import(*, organization: Organization, upload: Upload, columns: list[str]) -> Plan:
+def plan_import(*, organization: Organization, upload: AccountImport, columns: list[str]) -> Plan:
     """Check every row against ``columns`` (one field name or "" per file column); write nothing."""
     mapping, errors = _mapping(upload, columns)
-    plan = Plan(fields=[f for f in upload.fields if f.name in mapping], errors=errors)
+    plan = Plan(fields=[f for f in fields_of(upload.kind) if f.name in mapping], errors=errors)
     if errors:
         return plan
     lookups = _Lookups.load(organization)
@@ -473,8 +433,9 @@ def plan_import(*, organization: Organization, upload: Upload, columns: list[str
     return plan
 
 
-def _mapping(upload: Upload, columns: list[str]) -> tuple[dict[str, int], list[RowError]]:
-    known = {f.name for f in upload.fields}
+def _mapping(upload: AccountImport, columns: list[str]) -> tuple[dict[str, int], list[RowError]]:
+    fields = fields_of(upload.kind)
+    known = {f.name for f in fields}
     mapping: dict[str, int] = {}
     errors = []
     for index, (header, name) in enumerate(zip(upload.headers, columns)):
@@ -483,13 +444,13 @@ def _mapping(upload: Upload, columns: list[str]) -> tuple[dict[str, int], list[R
         if name not in known:
             errors.append(RowError(f"Column '{header}' is mapped to something the import does not know; choose again."))
         elif name in mapping:
-            label = next(f.label for f in upload.fields if f.name == name)
+            label = next(f.label for f in fields if f.name == name)
             errors.append(RowError(
                 f"Columns '{upload.headers[mapping[name]]}' and '{header}' are both mapped to {label}; choose one of them."
             ))
         else:
             mapping[name] = index
-    for f in upload.fields:
+    for f in fields:
         if f.required and f.name not in mapping:
             errors.append(RowError(
                 f"No column is mapped to {f.label}, which every {upload.noun} needs; choose the column that holds it."
@@ -740,7 +701,7 @@ class ImportResult:
         )
 
 
-def run_import(*, organization: Organization, actor: User | None, upload: Upload) -> ImportResult:
+def run_import(*, organization: Organization, actor: User | None, upload: AccountImport) -> ImportResult:
     """Write every row of a confirmed upload, or none: the rows are checked again first,
     since tiers, members or accounts may have changed since the preview."""
     if upload.columns is None:

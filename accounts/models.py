@@ -8,6 +8,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
+from cs_platform.csv_files import RowError
 from cs_platform.tenancy import TenantModel
 
 
@@ -359,6 +360,8 @@ class Handoff(TenantModel):
     sponsor = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     risks = models.TextField(blank=True)
     notes = models.TextField(blank=True)
+    # Set with the mail to the CSM (claimed by the worker), so it goes once.
+    csm_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantModel.Meta):
         ordering = ["-commit_date", "-id"]
@@ -380,3 +383,63 @@ class Handoff(TenantModel):
     def completeness_percent(self) -> int:
         parts = self.completeness
         return round(100 * sum(parts.values()) / len(parts))
+
+
+class ImportKind(models.TextChoices):
+    ACCOUNTS = "accounts", "Accounts"
+    CONTACTS = "contacts", "Contacts"
+
+    @property
+    def noun(self) -> str:
+        return "account" if self is ImportKind.ACCOUNTS else "contact"
+
+
+class ImportState(models.TextChoices):
+    STAGED = "staged", "Being mapped"
+    QUEUED = "queued", "Waiting for a worker"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Failed"
+
+
+class AccountImport(TenantModel):
+    """An uploaded CSV file of accounts or contacts, from its column mapping to its outcome.
+
+    Kept in PostgreSQL rather than the cache, so a Redis restart loses no upload, and a
+    large import run by a worker (``accounts.import_jobs``) has a state that survives the
+    worker: staged → queued → running → done | failed.
+    """
+
+    kind = models.CharField(max_length=16, choices=ImportKind.choices)
+    filename = models.CharField(max_length=255)
+    headers = models.JSONField(default=list)
+    # [[row number in the file, [one cell per header]], …]; emptied once imported.
+    rows = models.JSONField(default=list)
+    row_count = models.PositiveIntegerField(default=0)
+    # One field name (or "") per column, set once a mapping has passed validation.
+    columns = models.JSONField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=ImportState.choices, default=ImportState.STAGED)
+    # Bumped each time the job is queued; only a worker holding the current number may
+    # finish it, so a duplicate delivery or a worker given up on writes nothing.
+    attempt = models.PositiveIntegerField(default=0)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)  # when a worker took the current attempt
+    finished_at = models.DateTimeField(null=True, blank=True)
+    summary = models.TextField(blank=True)
+    failures = models.JSONField(default=list, blank=True)  # RowErrors, when it failed
+
+    def __str__(self) -> str:
+        return f"Import of {self.filename}"
+
+    @property
+    def noun(self) -> str:
+        return ImportKind(self.kind).noun
+
+    @property
+    def kind_label(self) -> str:
+        return ImportKind(self.kind).label.lower()
+
+    @property
+    def failure_errors(self) -> list[RowError]:
+        return [RowError(**failure) for failure in self.failures]

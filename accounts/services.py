@@ -6,9 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Count, Max, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import (
@@ -29,6 +33,7 @@ from accounts.models import (
     Tier,
     TierChange,
 )
+from cs_platform import outbox
 from cs_platform.audit import audit_log
 from cs_platform.models import Membership, Organization, Role, User
 
@@ -450,9 +455,31 @@ def handoff_log(
             due_date=timezone.localdate() + dt.timedelta(days=KICKOFF_DUE_DAYS), priority=Priority.HIGH, source=TaskSource.HANDOFF,
         )
         if notify:
-            notify_csm_of_handoff.delay_on_commit(organization.id, handoff.id)
+            outbox.enqueue(notify_csm_of_handoff, organization.id, handoff.id)
     audit_log(
         organization=organization, actor=ae, action="handoff.logged", target=handoff,
         changes={"account": account.name, "csm": csm.email if csm else None, "arr": arr},
     )
     return handoff
+
+
+@transaction.atomic
+def handoff_notify_csm(*, handoff_id: int) -> None:
+    """Mail the CSM about their new account, once; runs in a worker in the organization's scope.
+
+    Claimed by ``csm_notified_at``: a second delivery of the task sends nothing, and a
+    failed send rolls the mark back for the retry.
+    """
+    handoffs = Handoff.objects.filter(csm__isnull=False).select_related("account", "csm", "ae", "organization", "champion")
+    handoff = outbox.claim(handoffs, pk=handoff_id, mark="csm_notified_at")
+    if handoff is None:
+        return  # told already, or nobody to tell
+    url = settings.SITE_URL + reverse(
+        "account_detail", kwargs={"org_slug": handoff.organization.slug, "account": handoff.account.public_id}
+    )
+    send_mail(
+        subject=f"New account handed off to you: {handoff.account.name}",
+        message=render_to_string("accounts/email/handoff.txt", {"handoff": handoff, "url": url}),
+        from_email=None,
+        recipient_list=[handoff.csm.email],
+    )

@@ -13,9 +13,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import exports, imports
-from accounts.tasks import run_account_import
+from accounts import exports, import_jobs, imports
 from accounts.filters import portfolio_filters_from_query
+from accounts.models import AccountImport, ImportState
 from accounts.selectors import portfolio
 from cs_platform.access import require
 
@@ -35,31 +35,32 @@ class UploadForm(forms.Form):
     )
 
 
-def _upload_or_404(request: HttpRequest, upload_id: str) -> imports.Upload:
-    upload = imports.upload_get(organization=request.organization, upload_id=upload_id)
+def _upload_or_404(request: HttpRequest, upload_id: str, *, with_rows: bool = True) -> AccountImport:
+    upload = imports.upload_get(organization=request.organization, upload_id=upload_id, with_rows=with_rows)
     if upload is None:
-        raise Http404("No such upload: it expired after an hour, or it was imported already.")
+        raise Http404("No such upload: it was imported already, or it is more than a day old.")
     return upload
 
 
 def _render_map(
     request: HttpRequest,
-    upload: imports.Upload,
+    upload: AccountImport,
     columns: list[str],
     *,
     errors: list[imports.RowError] | None = None,
     plan: imports.Plan | None = None,
 ) -> HttpResponse:
     errors = list(errors or [])
+    fields = imports.fields_of(upload.kind)
     return render(
         request,
         MAP_TEMPLATE,
         {
             "upload": upload,
-            "fields": upload.fields,
-            "required": [f.label for f in upload.fields if f.required],
+            "fields": fields,
+            "required": [f.label for f in fields if f.required],
             "columns": [
-                {"index": index, "header": header, "choice": choice, "samples": upload.samples(index)}
+                {"index": index, "header": header, "choice": choice, "samples": imports.samples(upload, index)}
                 for index, (header, choice) in enumerate(zip(upload.headers, columns))
             ],
             "errors": errors[: imports.MAX_ERRORS_SHOWN],
@@ -81,7 +82,7 @@ def account_import(request: HttpRequest, org_slug: str) -> HttpResponse:
         except imports.ImportRejected as rejected:
             errors = rejected.errors
         else:
-            return redirect("account_import_map", org_slug=org_slug, upload=upload.id)
+            return redirect("account_import_map", org_slug=org_slug, upload=upload.public_id)
     return render(
         request,
         "accounts/import_upload.html",
@@ -99,46 +100,56 @@ def account_import(request: HttpRequest, org_slug: str) -> HttpResponse:
 @require("accounts.import")
 def account_import_map(request: HttpRequest, org_slug: str, upload: str) -> HttpResponse:
     staged = _upload_or_404(request, upload)
+    if staged.state != ImportState.STAGED:
+        return redirect("account_import_status", org_slug=org_slug, upload=staged.public_id)
     if request.method != "POST":
         return _render_map(request, staged, staged.columns or imports.guess_columns(staged.kind, staged.headers))
     columns = [request.POST.get(f"column_{index}", "") for index in range(len(staged.headers))]
     plan = imports.plan_import(organization=request.organization, upload=staged, columns=columns)
     if plan.errors:
         return _render_map(request, staged, columns, errors=plan.errors)
-    imports.upload_confirm_mapping(organization=request.organization, upload=staged, columns=columns)
+    if not imports.upload_confirm_mapping(upload=staged, columns=columns):
+        return redirect("account_import_status", org_slug=org_slug, upload=staged.public_id)  # queued meanwhile
     return _render_map(request, staged, columns, plan=plan)
 
 
 @require("accounts.import")
 @require_POST
 def account_import_run(request: HttpRequest, org_slug: str, upload: str) -> HttpResponse:
-    staged = _upload_or_404(request, upload)
-    if staged.columns is None:
+    """Import a checked upload: here if it is small, else in a worker; also *Try again* for one that failed."""
+    job = _upload_or_404(request, upload)
+    status = redirect("account_import_status", org_slug=org_slug, upload=job.public_id)
+    if job.columns is None:
         messages.error(request, "Check the column mapping first: the import runs the mapping its preview showed.")
-        return redirect("account_import_map", org_slug=org_slug, upload=staged.id)
-    if staged.state != "staged":
-        return redirect("account_import_status", org_slug=org_slug, upload=staged.id)  # a second submit
-    if len(staged.rows) > settings.ACCOUNT_IMPORT_INLINE_ROWS:
-        # Too long for one request: a worker runs it, and the status page follows it.
-        imports.upload_set_state(organization=request.organization, upload=staged, state="queued")
-        run_account_import.delay_on_commit(request.organization.id, staged.id, request.user.id)
-        return redirect("account_import_status", org_slug=org_slug, upload=staged.id)
-    try:
-        result = imports.run_import(organization=request.organization, actor=request.user, upload=staged)
-    except imports.ImportRejected as rejected:
-        # Something changed since the preview (a tier renamed, a member removed): nothing was written.
-        return _render_map(request, staged, staged.columns, errors=rejected.errors)
-    imports.upload_discard(organization=request.organization, upload=staged)
-    messages.success(request, result.summary)
-    return redirect("portfolio", org_slug=org_slug)
+        return redirect("account_import_map", org_slug=org_slug, upload=job.public_id)
+    if job.state == ImportState.STAGED and job.row_count <= settings.ACCOUNT_IMPORT_INLINE_ROWS:
+        try:
+            result = import_jobs.job_run_inline(organization=request.organization, actor=request.user, job=job)
+        except imports.ImportRejected as rejected:
+            # Something changed since the preview (a tier renamed, a member removed): nothing was written.
+            return _render_map(request, job, job.columns, errors=rejected.errors)
+        if result is None:
+            return status  # a second submit, while the first was importing
+        messages.success(request, result.summary)
+        return redirect("portfolio", org_slug=org_slug)
+    # Too long for one request (or tried again): a worker runs it, and the status page
+    # follows it. Queued already, running or done: a second submit only shows where it stands.
+    import_jobs.job_queue(organization=request.organization, actor=request.user, job=job)
+    return status
 
 
 @require("accounts.import")
 @require_GET
 def account_import_status(request: HttpRequest, org_slug: str, upload: str) -> HttpResponse:
     """Where a background import stands; polled by htmx (and by a meta refresh without JavaScript)."""
-    staged = _upload_or_404(request, upload)
-    context = {"upload": staged, "errors": staged.failure_errors[: imports.MAX_ERRORS_SHOWN], "error_count": len(staged.failures)}
+    job = _upload_or_404(request, upload, with_rows=False)
+    context = {
+        "upload": job,
+        "stalled": import_jobs.job_is_stalled(job),
+        "can_retry": import_jobs.job_can_retry(job),
+        "errors": job.failure_errors[: imports.MAX_ERRORS_SHOWN],
+        "error_count": len(job.failures),
+    }
     template = "accounts/import_status.html#import-status" if request.htmx else "accounts/import_status.html"
     return render(request, template, context)
 

@@ -155,6 +155,9 @@ class Invitation(TenantModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Set by the worker that mails the link, in the transaction that makes the link's
+    # token: a second delivery of the task finds it set and sends nothing.
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantModel.Meta):
         ordering = ["-created_at"]
@@ -212,6 +215,32 @@ class AuditEntry(TenantModel):
             (key, f"{shown(value[0])} → {shown(value[1])}" if isinstance(value, list) and len(value) == 2 else shown(value))
             for key, value in self.changes.items()
         ]
+
+
+class OutboxMessage(models.Model):
+    """A Celery task to hand to the broker, written in the transaction that needs it.
+
+    Not a tenant model: the sender reads every organization's rows at once (beat has
+    no tenant), and a row holds only a task name and ids; a tenant task's first
+    argument is its organization id, and the task re-enters that scope itself.
+    See ``cs_platform.outbox``.
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When a sender should next try: after a failed send (with backoff), or, once
+    # sent, if the task has still not finished by then (lost with a Redis restart).
+    next_attempt_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["next_attempt_at"], name="outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)}"
 
 
 class PasswordResetRequest(models.Model):

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
 
+from cs_platform import outbox
 from cs_platform.audit import audit_log, diff
 from cs_platform.models import Invitation, Membership, Organization, Role, User
 from cs_platform.selectors import invitation_is_for, token_hash
@@ -133,9 +134,11 @@ def invitation_create(*, organization: Organization, actor: User, email: str, ro
     Invitation.objects.filter(organization=organization, email__iexact=email, accepted_at=None, revoked_at=None).update(
         revoked_at=timezone.now()
     )
-    token = secrets.token_urlsafe(32)
+    # The link's token is made when the mail goes (invitation_send_email); until then
+    # the row holds the hash of a token nobody knows, and no link exists anywhere.
     invitation = Invitation.objects.create(
-        organization=organization, email=email, role=role, token_hash=token_hash(token), invited_by=actor
+        organization=organization, email=email, role=role, token_hash=token_hash(secrets.token_urlsafe(32)),
+        invited_by=actor,
     )
     audit_log(
         organization=organization,
@@ -144,7 +147,7 @@ def invitation_create(*, organization: Organization, actor: User, email: str, ro
         target=invitation,
         changes={"email": email, "role": role},
     )
-    send_invitation_email.delay_on_commit(organization.id, invitation.id, token)
+    outbox.enqueue(send_invitation_email, organization.id, invitation.id)
     return invitation
 
 
@@ -152,11 +155,21 @@ def invitation_url(token: str) -> str:
     return settings.SITE_URL + reverse("invitation_accept", kwargs={"token": token})
 
 
-def invitation_send_email(*, invitation_id: int, token: str) -> None:
-    """Mail the invitation link; runs in a worker inside the organization's scope."""
-    invitation = Invitation.objects.select_related("organization", "invited_by").get(pk=invitation_id)
-    if not invitation.is_pending:
-        return
+@transaction.atomic
+def invitation_send_email(*, invitation_id: int) -> None:
+    """Mail the invitation link, once; runs in a worker inside the organization's scope.
+
+    The token is made here and only its hash kept, so neither the outbox nor the broker
+    ever holds a usable link. Claimed by ``emailed_at`` with the new hash: a second
+    delivery sends nothing, and a failed send rolls both back for the retry.
+    """
+    pending = Invitation.objects.filter(accepted_at=None, revoked_at=None, expires_at__gt=timezone.now())
+    invitation = outbox.claim(pending.select_related("organization", "invited_by"), pk=invitation_id, mark="emailed_at")
+    if invitation is None:
+        return  # mailed already, or no longer pending
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = token_hash(token)
+    invitation.save(update_fields=["token_hash"])
     context = {"invitation": invitation, "url": invitation_url(token)}
     send_mail(
         subject=f"You're invited to {invitation.organization.name} on Tend",

@@ -149,11 +149,18 @@ def _broker_url(redis_url: str) -> str:
     return redis_url
 
 
+# Every Redis call gives up after this long: a paused or unreachable Redis slows a
+# request by at most about this much, never hangs it (Redis is a broker and a cache,
+# never the only copy of anything, so Tend carries on without it).
+REDIS_TIMEOUT_SECONDS = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "0.5"))
+REDIS_CLIENT_OPTIONS = {"socket_timeout": REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS}
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "tend"),
+        "OPTIONS": REDIS_CLIENT_OPTIONS,
     }
 }
 
@@ -173,6 +180,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Sending a task tries once, briefly: work to be done is kept in the outbox
+# (cs_platform.outbox), which sends it again, so a request never waits on the broker.
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS = {**REDIS_CLIENT_OPTIONS, "max_retries": 0}
+CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Unit tests run tasks in-process; tests marked "worker" switch this off and use a real worker.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", TESTING)
@@ -183,6 +195,10 @@ CELERY_TASK_EAGER_PROPAGATES = CELERY_TASK_ALWAYS_EAGER
 from celery.schedules import crontab  # noqa: E402  (kept beside its one use)
 
 CELERY_BEAT_SCHEDULE = {
+    # Tasks whose first send failed (broker away) or that never finished go again.
+    "outbox-send": {"task": "cs_platform.send_outbox", "schedule": 60.0},
+    # Finished and abandoned CSV imports, with the rows they kept.
+    "accounts-purge-imports": {"task": "accounts.purge_imports", "schedule": crontab(hour=3, minute=45)},
     # Days noted dirty by ingestion are rolled up within about a minute.
     "usage-rollup-due": {"task": "integrations.rollup_due", "schedule": 60.0},
     # Metric windows move with the date even for accounts that sent nothing new.

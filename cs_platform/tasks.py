@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from smtplib import SMTPException
+
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 from django_scopes import scope
+
+# Imported here so every worker connects the outbox's "task finished" signal.
+from cs_platform import outbox
 
 
 class TenantTask(DjangoTask):
@@ -12,8 +17,8 @@ class TenantTask(DjangoTask):
 
     Tasks take ids, never model instances: the row is re-read in the worker, so it
     is current, and the scope is re-entered, so tenant queries work and fail closed.
-    Enqueue with ``task.delay_on_commit(organization.id, ...)`` from services, so a
-    worker never looks for a row whose transaction has not committed yet.
+    Enqueue with ``outbox.enqueue(task, organization.id, ...)`` from services: the task
+    is kept in PostgreSQL with the rows it is for and sent once they commit.
     """
 
     abstract = True
@@ -26,8 +31,18 @@ class TenantTask(DjangoTask):
             return super().__call__(organization_id, *args, **kwargs)
 
 
-@shared_task(base=TenantTask, name="cs_platform.send_invitation_email")
-def send_invitation_email(organization_id: int, invitation_id: int, token: str) -> None:
+# Mail servers fail now and then; the mail is claimed only when it went, so a retry is safe.
+MAIL_RETRY = {"autoretry_for": (SMTPException, ConnectionError, TimeoutError), "retry_backoff": 30, "max_retries": 5}
+
+
+@shared_task(base=TenantTask, name="cs_platform.send_invitation_email", **MAIL_RETRY)
+def send_invitation_email(organization_id: int, invitation_id: int) -> None:
     from cs_platform.services import invitation_send_email
 
-    invitation_send_email(invitation_id=invitation_id, token=token)
+    invitation_send_email(invitation_id=invitation_id)
+
+
+@shared_task(name="cs_platform.send_outbox")
+def send_outbox() -> int:
+    """Every minute (beat): tasks whose first send failed, or that never finished, go again."""
+    return outbox.send_due().sent

@@ -33,7 +33,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from cs_platform import outbound, secrets
+from cs_platform import outbound, outbox, secrets
 from cs_platform.audit import audit_log, diff
 from cs_platform.models import Organization, User
 from integrations.connector_dsn import connection_params, dsn_check, dsn_hint, dsn_parse, unreachable
@@ -405,7 +405,7 @@ def _run_enqueue(connector: UsageConnector, actor: User | None) -> ConnectorRun:
         since=connector.since,
         triggered_by=actor if actor is not None and actor.is_authenticated else None,
     )
-    run_connector.delay_on_commit(connector.organization_id, run.id)
+    outbox.enqueue(run_connector, connector.organization_id, run.id)
     return run
 
 
@@ -437,7 +437,7 @@ def connectors_enqueue_due(*, now: dt.datetime | None = None, limit: int = 100) 
 def _refresh_account_usage(organization: Organization) -> None:
     from integrations.tasks import refresh_account_usage  # written alongside; imported when needed
 
-    refresh_account_usage.delay_on_commit(organization.id)
+    outbox.enqueue(refresh_account_usage, organization.id)
 
 
 def _claim(run: ConnectorRun) -> bool:

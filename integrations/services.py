@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account, AccountExternalId
+from cs_platform import outbox
 from cs_platform.audit import audit_log
 from cs_platform.credentials import credential_create, credential_revoke
 from cs_platform.models import Organization, User
@@ -120,7 +121,7 @@ def _rollup_again(organization: Organization) -> None:
 def _enqueue_rollup(organization: Organization) -> None:
     from integrations.tasks import rollup_usage
 
-    rollup_usage.delay_on_commit(organization.id)
+    outbox.enqueue(rollup_usage, organization.id)
 
 
 # --- Unmatched usage --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef
 from django_scopes import scopes_disabled
 
+from cs_platform import outbox
 from cs_platform.tasks import TenantTask
 
 # Celery's autodiscovery imports only this module of each app: importing the
@@ -64,7 +65,8 @@ def refresh_all_account_usage() -> list[int]:
             .values_list("pk", flat=True)
         )
     for organization_id in organization_ids:
-        refresh_account_usage.delay(organization_id)
+        # Through the outbox: a night's refresh whose send failed goes once the broker is back.
+        outbox.enqueue(refresh_account_usage, organization_id)
     return organization_ids
 
 

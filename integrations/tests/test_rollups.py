@@ -343,9 +343,10 @@ def test_rollup_due_picks_only_organizations_with_notes(org, other_org, acme):
     assert rollup_due.apply().get() == []
 
 
-def test_refresh_all_account_usage_visits_organizations_with_usage(org, other_org, acme):
+def test_refresh_all_account_usage_visits_organizations_with_usage(org, other_org, acme, django_capture_on_commit_callbacks):
     usage_rows_upsert(organization=org, source=UsageSource.CSV, rows=[(acme.id, DAY1, "events", 2)])
-    assert refresh_all_account_usage.apply().get() == [org.id]
+    with django_capture_on_commit_callbacks(execute=True):  # each refresh is sent through the outbox
+        assert refresh_all_account_usage.apply().get() == [org.id]
     assert usage(org, acme) is not None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,7 +12,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from accounts.services import account_create
-from cs_platform.models import AuditEntry
+from cs_platform.models import AuditEntry, OutboxMessage
 from integrations import tasks, usage_csv
 from integrations.models import AccountUsage, UsageDaily, UsageSource
 
@@ -23,11 +24,15 @@ D2 = (TODAY - dt.timedelta(days=2)).isoformat()
 
 
 @pytest.fixture
-def refreshes(monkeypatch) -> list[int]:
-    """The organization ids whose account usage was queued for a refresh (not run)."""
-    calls: list[int] = []
-    monkeypatch.setattr(tasks.refresh_account_usage, "delay_on_commit", calls.append)
-    return calls
+def refreshes() -> Callable[[], list[int]]:
+    """The organization ids whose account usage refresh waits in the outbox (these tests
+    never commit, so nothing is sent)."""
+
+    def waiting() -> list[int]:
+        queued = OutboxMessage.objects.filter(task=tasks.refresh_account_usage.name).order_by("pk")
+        return [message.args[0] for message in queued]
+
+    return waiting
 
 
 @pytest.fixture
@@ -89,7 +94,7 @@ def test_upload_stores_rows_as_csv_usage_audits_and_refreshes_metrics(uploader, 
         entry = AuditEntry.objects.get(action="usage_csv.imported")
     assert entry.actor == admin
     assert entry.changes == {"file": "march.csv", "rows": 3, "accounts": 2, "first_day": D1, "last_day": D2}
-    assert refreshes == [org.id]
+    assert refreshes() == [org.id]
 
 
 def test_uploaded_usage_reaches_the_accounts_metrics(client, admin, org, accounts, django_capture_on_commit_callbacks):
@@ -154,7 +159,7 @@ def test_a_bad_cell_is_reported_by_row_column_and_value_and_nothing_is_written(
     assert says in error.message
     assert b"Nothing was imported" in response.content
     assert _stored(org) == {}
-    assert refreshes == []
+    assert refreshes() == []
     with scope(organization=org):
         assert not AuditEntry.objects.filter(action="usage_csv.imported").exists()
 

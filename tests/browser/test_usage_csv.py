@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 
 from accounts.services import account_create
 from cs_platform.models import Role
-from integrations import tasks
 from integrations.models import UsageDaily
 from tests.browser.helpers import sign_in
 from tests.factories import OrganizationFactory, member
@@ -22,9 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 HEADER = "account_external_id,day,metric,value\n"
 
 
-def test_admin_uploads_usage_and_a_bad_file_is_refused_by_row(page, live_server, tmp_path, monkeypatch):
-    # The metrics refresh after an upload has tests of its own; here the page is what counts.
-    monkeypatch.setattr(tasks.refresh_account_usage, "delay_on_commit", lambda organization_id: None)
+def test_admin_uploads_usage_and_a_bad_file_is_refused_by_row(page, live_server, tmp_path):
     org = OrganizationFactory(name="FlowFuse", slug="flowfuse")
     member(org, Role.ADMIN, email="admin@flowfuse.example")
     with scope(organization=org):
