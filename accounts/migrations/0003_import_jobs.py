@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_external_id_any_index'),
-        ('cs_platform', '0003_redis_outbox'),
+        ('cs_platform', '0003_outbox'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cs_platform', '0002_auth_password_reset_requests'),
+        ('cs_platform', '0002_password_reset_requests'),
     ]
 
     operations = [
