@@ -24,7 +24,6 @@ import multiprocessing
 import os
 import pstats
 import queue
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,6 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import quote
 
 import orjson
 from django.conf import settings
@@ -48,6 +46,7 @@ from cs_platform.models import Organization
 from integrations import ingest, partitions, views_ingest
 from integrations.models import DirtyDay, EventDefinition, EventRole
 from integrations.services import write_key_create
+from tests.processes import database_url, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNTS = int(os.environ.get("BENCH_INGEST_ACCOUNTS", 1_000))
@@ -111,33 +110,15 @@ def _organization(name: str, slug: str) -> tuple[Organization, list[int]]:
     return organization, [account.pk for account in accounts]
 
 
-def _database_url() -> str:
-    """The URL of the database this process uses (the benchmark's), for the server subprocess."""
-    db = connection.settings_dict
-    auth = quote(db.get("USER") or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = db.get("HOST") or ""
-    host = quote(host, safe="") if host.startswith("/") else host  # an embedded server's socket directory
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{auth}@{host}{port}/{quote(db['NAME'], safe='')}"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 # --- HTTP ---------------------------------------------------------------------------------
 
 
 def _ingest_http(organization: Organization, write_key: str) -> dict:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "cs_platform.settings",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "USAGE_RATE_LIMIT_PER_SECOND": str(10**9),
         "DEBUG": "0",
