@@ -32,7 +32,7 @@ from cs_platform import clean
 from cs_platform.access import can, require
 from cs_platform.models import Role
 from cs_platform.tenancy import get_for_org_or_404
-from integrations import usage
+from usage import usage
 
 PORTFOLIO_PAGE_SIZE = 50
 TIMELINE_PAGE_SIZE = 25

@@ -26,7 +26,7 @@ from cs_platform.access import require
 from cs_platform.credentials import credential_page
 from cs_platform.models import Organization
 from cs_platform.tenancy import get_for_org_or_404
-from integrations.models import AccountUsage
+from usage.models import AccountUsage
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500

@@ -43,9 +43,9 @@ from django_scopes import scope
 from accounts.models import Account, AccountExternalId
 from bench import ingest_client
 from cs_platform.models import Organization
-from integrations import ingest, partitions, views_ingest
-from integrations.models import DirtyDay, EventDefinition, EventRole
-from integrations.services import write_key_create
+from usage import ingest, partitions, views_ingest
+from usage.models import DirtyDay, EventDefinition, EventRole
+from usage.services import write_key_create
 from tests.processes import database_url, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -335,15 +335,15 @@ def _copy_floor(rows: int, account_ids: list[int]) -> dict:
 
 PROFILE_BUCKETS = {
     # name: (file suffix, function) whose cumulative time makes the bucket
-    "body_read": ("integrations/views_ingest.py", "_body"),
-    "auth_key_rate_last_used": ("integrations/views_ingest.py", "_authorised"),
-    "json_parse": ("integrations/views_ingest.py", "_parse_json"),
-    "oversize_check": ("integrations/views_ingest.py", "_oversized"),
-    "parse_segment": ("integrations/ingest.py", "parse_segment"),
-    "store_messages": ("integrations/ingest.py", "store_messages"),
-    "store_statement": ("integrations/ingest.py", "_execute_store"),
+    "body_read": ("usage/views_ingest.py", "_body"),
+    "auth_key_rate_last_used": ("usage/views_ingest.py", "_authorised"),
+    "json_parse": ("usage/views_ingest.py", "_parse_json"),
+    "oversize_check": ("usage/views_ingest.py", "_oversized"),
+    "parse_segment": ("usage/ingest.py", "parse_segment"),
+    "store_messages": ("usage/ingest.py", "store_messages"),
+    "store_statement": ("usage/ingest.py", "_execute_store"),
     "other_sql": ("django/db/backends/utils.py", "_execute"),  # through Django: the key's SELECT when not cached
-    "response_json": ("integrations/views_ingest.py", "_json"),
+    "response_json": ("usage/views_ingest.py", "_json"),
 }
 
 
@@ -402,7 +402,7 @@ def _profile(organization: Organization, write_key: str) -> dict:
     profiler.disable()
     stats = pstats.Stats(profiler).stats
     total = _cumulative(stats, "django/core/handlers/base.py", "get_response")
-    view = _cumulative(stats, "integrations/views_ingest.py", "segment_batch")
+    view = _cumulative(stats, "usage/views_ingest.py", "segment_batch")
     shares = {name: round(_cumulative(stats, *where) / total, 3) for name, where in PROFILE_BUCKETS.items()}
     shares["django_middleware_and_handler"] = round((total - view) / total, 3)
     return {
@@ -467,7 +467,7 @@ FROM (
 
 
 def _rollups() -> Iterator[dict]:
-    from integrations import rollups  # being written alongside: import what it has when the benchmark runs
+    from usage import rollups  # being written alongside: import what it has when the benchmark runs
 
     with connection.cursor() as cursor:  # the HTTP run's rows are not the rollup's business
         cursor.execute("TRUNCATE integrations_usageevent, integrations_seenmessage, integrations_dirtyday")

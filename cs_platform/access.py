@@ -17,7 +17,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "audit.view": frozenset({Role.ADMIN}),
     "api_tokens.manage": frozenset({Role.ADMIN}),
     # Write keys, the feature list, unmatched usage, connectors and usage uploads.
-    "integrations.manage": frozenset({Role.ADMIN}),
+    "usage.manage": frozenset({Role.ADMIN}),
     # Working accounts: notes, calls, contacts, tasks, tier and stage changes.
     "accounts.edit": frozenset({Role.ADMIN, Role.MANAGER, Role.CSM}),
     "accounts.import": frozenset({Role.ADMIN, Role.MANAGER}),

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "tickets",
     "qbr",
     "churn",
+    "usage",
     "integrations",
     "api",
 ]
@@ -200,16 +201,16 @@ CELERY_BEAT_SCHEDULE = {
     # Finished and abandoned CSV imports, with the rows they kept.
     "accounts-purge-imports": {"task": "accounts.purge_imports", "schedule": crontab(hour=3, minute=45)},
     # Days noted dirty by ingestion are rolled up within about a minute.
-    "usage-rollup-due": {"task": "integrations.rollup_due", "schedule": 60.0},
+    "usage-rollup-due": {"task": "usage.rollup_due", "schedule": 60.0},
     # Metric windows move with the date even for accounts that sent nothing new.
     "usage-refresh-all-accounts": {
-        "task": "integrations.refresh_all_account_usage",
+        "task": "usage.refresh_all_account_usage",
         "schedule": crontab(hour=2, minute=0),
     },
-    "usage-purge-seen-messages": {"task": "integrations.purge_seen_messages", "schedule": crontab(hour=3, minute=15)},
-    "usage-ensure-partitions": {"task": "integrations.ensure_usage_partitions", "schedule": crontab(hour=0, minute=30)},
+    "usage-purge-seen-messages": {"task": "usage.purge_seen_messages", "schedule": crontab(hour=3, minute=15)},
+    "usage-ensure-partitions": {"task": "usage.ensure_usage_partitions", "schedule": crontab(hour=0, minute=30)},
     # Product-database connectors whose schedule has come round (each has its own interval).
-    "usage-connectors-due": {"task": "integrations.connectors_due", "schedule": 300.0},
+    "usage-connectors-due": {"task": "usage.connectors_due", "schedule": 300.0},
 }
 
 # --- Auth ---------------------------------------------------------------------

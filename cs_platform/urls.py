@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from api import urls as api_urls
-from integrations import urls as integrations_urls
+from usage import urls as usage_urls
 from cs_platform import views
 from cs_platform.forms import LimitedPasswordResetForm
 
@@ -21,7 +21,7 @@ organization_urls = [
     path("settings/audit/", views.audit_log, name="audit_log"),
     path("", include("accounts.urls")),
     path("", include(api_urls.organization_urlpatterns)),
-    path("", include(integrations_urls.organization_urlpatterns)),
+    path("", include(usage_urls.organization_urlpatterns)),
 ]
 
 urlpatterns = [
@@ -40,5 +40,5 @@ urlpatterns = [
     path("api/v1/", include(api_urls.api_urlpatterns)),
     path("o/<slug:org_slug>/", include(organization_urls)),
     # Segment's /v1/… and Mixpanel's /import, at the root where their clients post.
-    path("", include(integrations_urls.ingest_urlpatterns)),
+    path("", include(usage_urls.ingest_urlpatterns)),
 ]

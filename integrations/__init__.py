@@ -1,1 +1,0 @@
-"""Integrations: Stripe, HubSpot and product-usage ingestion, sync runs and webhooks."""

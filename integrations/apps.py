@@ -1,4 +1,9 @@
-"""Data coming in: the product-usage ingestion API, connectors and CSV, and the rollups."""
+"""Other systems Tend syncs with: Stripe and HubSpot connections, sync runs, webhooks and
+write-back (their issue fills this app).
+
+Its migrations 0001–0004 made the product-usage tables, which ``usage`` now owns under
+their old names; 0005 hands their models over (state only, no table touched).
+"""
 
 from django.apps import AppConfig
 
@@ -6,14 +11,3 @@ from django.apps import AppConfig
 class IntegrationsConfig(AppConfig):
     name = "integrations"
     verbose_name = "Integrations"
-
-    def ready(self) -> None:
-        from cs_platform.navigation import NavItem, register
-
-        register(
-            NavItem(
-                "Usage data", "usage_sources", capability="integrations.manage", section="settings",
-                also_active_for=("usage_unmatched", "usage_upload", "usage_connectors", "usage_connector_detail"),
-            ),
-            NavItem("Features & events", "event_definitions", capability="integrations.manage", section="settings"),
-        )

@@ -22,8 +22,8 @@ from accounts.models import Account, Contact, LifecycleStage
 from accounts.services import account_create, task_create, tier_save
 from api.services import api_token_create
 from cs_platform.models import Invitation, Membership, Organization, Role, User
-from integrations.connectors import connector_save
-from integrations.services import event_definition_save, write_key_create
+from usage.connectors import connector_save
+from usage.services import event_definition_save, write_key_create
 from tests.factories import member
 
 SWEEP_ACCOUNT = "Sweep Account"

@@ -19,7 +19,7 @@ from django_scopes import scope
 
 from api.services import api_token_create
 from cs_platform.logs import ClientErrorsOnOneLine
-from integrations.services import write_key_create
+from usage.services import write_key_create
 from tests import processes
 
 

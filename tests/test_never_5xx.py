@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from accounts.services import account_create
 from api.services import api_token_create
 from api.views import LIST_PARAMETERS
-from integrations.services import write_key_create
+from usage.services import write_key_create
 from tests.pages import Form, read_html
 from tests.routes import organization_routes, url_for_route
 

@@ -16,7 +16,7 @@ from django_scopes import scope, scopes_disabled
 
 from accounts.models import AccountImport
 from cs_platform.models import Invitation, OutboxMessage, Role
-from integrations.services import write_key_create
+from usage.services import write_key_create
 from tests import processes
 from tests.factories import PASSWORD, OrganizationFactory, member
 

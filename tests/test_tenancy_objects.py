@@ -21,8 +21,8 @@ from accounts.models import Account, AccountExternalId, Contact
 from accounts.services import account_create, tier_save
 from api.services import api_token_create
 from cs_platform.models import Organization, Role, User
-from integrations.models import UsageEvent, UsageUser
-from integrations.services import write_key_create
+from usage.models import UsageEvent, UsageUser
+from usage.services import write_key_create
 from tests.factories import OrganizationFactory, member
 from tests.pages import read_html
 from tests.routes import (

@@ -39,9 +39,9 @@ def test_a_real_worker_rolls_up_ingested_usage(real_worker, org, admin, client):
     import json
 
     from accounts.models import Account, AccountExternalId
-    from integrations.models import AccountUsage, UsageDaily
-    from integrations.services import write_key_create
-    from integrations.tasks import rollup_due
+    from usage.models import AccountUsage, UsageDaily
+    from usage.services import write_key_create
+    from usage.tasks import rollup_due
 
     _, worker = real_worker
     with scope(organization=org):

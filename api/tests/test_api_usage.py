@@ -12,7 +12,7 @@ from django_scopes import scope
 
 from accounts.services import account_create
 from api.services import api_token_create
-from integrations.models import AccountUsage
+from usage.models import AccountUsage
 
 ACCOUNTS = "/api/v1/accounts"
 

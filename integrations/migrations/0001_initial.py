@@ -41,7 +41,7 @@ CREATE INDEX integrations_usageevent_unmatched_group ON integrations_usageevent 
 def first_partitions(apps, schema_editor):
     import datetime as dt
 
-    from integrations import partitions
+    from usage import partitions
 
     # Three months back and three ahead; ingestion makes any other month it meets.
     today = dt.date.today()

@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 
 from accounts.tests.factories import account
 from cs_platform.models import Role
-from integrations.models import UsageConnector, UsageDaily, UsageSource
-from integrations.tests.test_connectors import INCREMENTAL_QUERY
+from usage.models import UsageConnector, UsageDaily, UsageSource
+from usage.tests.test_connectors import INCREMENTAL_QUERY
 from tests.browser.helpers import sign_in
 from tests.factories import OrganizationFactory, member
 

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from accounts import services
 from cs_platform.models import Role
-from integrations.models import AccountUsage, EventDefinition, EventRole, UsageDaily
+from usage.models import AccountUsage, EventDefinition, EventRole, UsageDaily
 from tests.browser.helpers import sign_in
 from tests.factories import OrganizationFactory, member
 

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from accounts.services import account_create
 from cs_platform.models import Role
-from integrations.models import UsageDaily
+from usage.models import UsageDaily
 from tests.browser.helpers import sign_in
 from tests.factories import OrganizationFactory, member
 

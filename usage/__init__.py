@@ -1,0 +1,1 @@
+"""Integrations: Stripe, HubSpot and product-usage ingestion, sync runs and webhooks."""

@@ -1,0 +1,20 @@
+"""Product usage: the Segment- and Mixpanel-compatible ingestion API, product-database
+connectors, CSV upload, daily rollups and per-account usage metrics."""
+
+from django.apps import AppConfig
+
+
+class UsageConfig(AppConfig):
+    name = "usage"
+    verbose_name = "Product usage"
+
+    def ready(self) -> None:
+        from cs_platform.navigation import NavItem, register
+
+        register(
+            NavItem(
+                "Usage data", "usage_sources", capability="usage.manage", section="settings",
+                also_active_for=("usage_unmatched", "usage_upload", "usage_connectors", "usage_connector_detail"),
+            ),
+            NavItem("Features & events", "event_definitions", capability="usage.manage", section="settings"),
+        )

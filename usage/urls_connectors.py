@@ -1,0 +1,14 @@
+"""Connector pages (product-database connectors), mounted under /o/<org_slug>/settings/usage/."""
+
+from django.urls import path
+
+from usage import views_connectors as views
+
+urlpatterns: list = [
+    path("connectors/", views.usage_connectors, name="usage_connectors"),
+    path("connectors/new/", views.usage_connector_create, name="usage_connector_create"),
+    path("connectors/<str:connector>/", views.usage_connector_detail, name="usage_connector_detail"),
+    path("connectors/<str:connector>/edit/", views.usage_connector_edit, name="usage_connector_edit"),
+    path("connectors/<str:connector>/run/", views.usage_connector_run, name="usage_connector_run"),
+    path("connectors/<str:connector>/delete/", views.usage_connector_delete, name="usage_connector_delete"),
+]
