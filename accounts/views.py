@@ -32,7 +32,7 @@ from cs_platform import clean
 from cs_platform.access import can, require
 from cs_platform.models import Role
 from cs_platform.tenancy import get_for_org_or_404
-from usage import usage
+from usage import card
 
 PORTFOLIO_PAGE_SIZE = 50
 TIMELINE_PAGE_SIZE = 25
@@ -133,7 +133,7 @@ def account_detail(request: HttpRequest, org_slug: str, account: str) -> HttpRes
             "children": selectors.child_accounts(account_row),
             "rolled_up_arr": selectors.rolled_up_arr(account_row) / 100,
             "can_edit": can(request, "accounts.edit"),
-            "usage": usage.usage_card(account_row),
+            "usage": card.usage_card(account_row),
         },
     )
 

@@ -43,7 +43,9 @@ from django_scopes import scope
 from accounts.models import Account, AccountExternalId
 from bench import ingest_client
 from cs_platform.models import Organization
-from usage import ingest, partitions, views_ingest
+from usage import partitions
+from usage.ingest import parse, store
+from usage.ingest import views as views_ingest
 from usage.models import DirtyDay, EventDefinition, EventRole
 from usage.services import write_key_create
 from tests.processes import database_url, free_port
@@ -335,15 +337,15 @@ def _copy_floor(rows: int, account_ids: list[int]) -> dict:
 
 PROFILE_BUCKETS = {
     # name: (file suffix, function) whose cumulative time makes the bucket
-    "body_read": ("usage/views_ingest.py", "_body"),
-    "auth_key_rate_last_used": ("usage/views_ingest.py", "_authorised"),
-    "json_parse": ("usage/views_ingest.py", "_parse_json"),
-    "oversize_check": ("usage/views_ingest.py", "_oversized"),
-    "parse_segment": ("usage/ingest.py", "parse_segment"),
-    "store_messages": ("usage/ingest.py", "store_messages"),
-    "store_statement": ("usage/ingest.py", "_execute_store"),
+    "body_read": ("usage/ingest/views.py", "_body"),
+    "auth_key_rate_last_used": ("usage/ingest/views.py", "_authorised"),
+    "json_parse": ("usage/ingest/views.py", "_parse_json"),
+    "oversize_check": ("usage/ingest/views.py", "_oversized"),
+    "parse_segment": ("usage/ingest/parse.py", "parse_segment"),
+    "store_messages": ("usage/ingest/store.py", "store_messages"),
+    "store_statement": ("usage/ingest/store.py", "_execute_store"),
     "other_sql": ("django/db/backends/utils.py", "_execute"),  # through Django: the key's SELECT when not cached
-    "response_json": ("usage/views_ingest.py", "_json"),
+    "response_json": ("usage/ingest/views.py", "_json"),
 }
 
 
@@ -371,12 +373,12 @@ def _profile(organization: Organization, write_key: str) -> dict:
     json_ms = _median_ms(lambda: orjson.loads(bodies[0]), 300)
     key_ms = _median_ms(lambda: views_ingest._write_key(write_key), 300)  # cached per process for a few seconds
     batch = orjson.loads(bodies[0])["batch"]
-    parse_ms = _median_ms(lambda: ingest.parse_segment(batch, received_at=now), 300)
+    parse_ms = _median_ms(lambda: parse.parse_segment(batch, received_at=now), 300)
     # store_messages whole, and the store statement's execution alone inside it (its
     # parameters already built): PostgreSQL's part, round trip included, commit excluded.
-    parsed = [ingest.parse_segment(orjson.loads(next_body())["batch"], received_at=now).messages for _ in range(300)]
+    parsed = [parse.parse_segment(orjson.loads(next_body())["batch"], received_at=now).messages for _ in range(300)]
     statement_ms: list[float] = []
-    execute_store = ingest._execute_store
+    execute_store = store._execute_store
 
     def timed_store(params: dict) -> tuple[int, int]:
         started = time.perf_counter()
@@ -385,14 +387,14 @@ def _profile(organization: Organization, write_key: str) -> dict:
         finally:
             statement_ms.append((time.perf_counter() - started) * 1000)
 
-    ingest._execute_store = timed_store  # the store statement alone, timed from inside store_messages
+    store._execute_store = timed_store  # the store statement alone, timed from inside store_messages
     try:
         with scope(organization=organization):
             store_ms = _median_ms(
-                lambda: ingest.store_messages(organization=organization, messages=parsed.pop(), source="segment"), 300
+                lambda: store.store_messages(organization=organization, messages=parsed.pop(), source="segment"), 300
             )
     finally:
-        ingest._execute_store = execute_store
+        store._execute_store = execute_store
     sql_ms = round(statistics.median(statement_ms), 3)
 
     profiler = cProfile.Profile()
@@ -402,7 +404,7 @@ def _profile(organization: Organization, write_key: str) -> dict:
     profiler.disable()
     stats = pstats.Stats(profiler).stats
     total = _cumulative(stats, "django/core/handlers/base.py", "get_response")
-    view = _cumulative(stats, "usage/views_ingest.py", "segment_batch")
+    view = _cumulative(stats, "usage/ingest/views.py", "segment_batch")
     shares = {name: round(_cumulative(stats, *where) / total, 3) for name, where in PROFILE_BUCKETS.items()}
     shares["django_middleware_and_handler"] = round((total - view) / total, 3)
     return {

@@ -40,5 +40,5 @@ urlpatterns = [
     path("api/v1/", include(api_urls.api_urlpatterns)),
     path("o/<slug:org_slug>/", include(organization_urls)),
     # Segment's /v1/… and Mixpanel's /import, at the root where their clients post.
-    path("", include(usage_urls.ingest_urlpatterns)),
+    path("", include("usage.ingest.urls")),
 ]

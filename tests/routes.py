@@ -22,7 +22,7 @@ from accounts.models import Account, Contact, LifecycleStage
 from accounts.services import account_create, task_create, tier_save
 from api.services import api_token_create
 from cs_platform.models import Invitation, Membership, Organization, Role, User
-from usage.connectors import connector_save
+from usage.connectors.services import connector_save
 from usage.services import event_definition_save, write_key_create
 from tests.factories import member
 

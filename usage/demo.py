@@ -31,7 +31,7 @@ from accounts.models import Account, AccountStatus, Contact
 from cs_platform.demo import DemoContext, seeder
 from cs_platform.models import Organization
 from usage import services
-from usage.ingest import ingest_segment
+from usage.ingest.store import ingest_segment
 from usage.models import EventDefinition, EventRole
 from usage.selectors import PRODUCT_SOURCE
 

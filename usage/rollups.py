@@ -44,10 +44,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
 
+from celery import shared_task
 from django.db import connection, transaction
 from django_scopes import scopes_disabled
 
 from cs_platform.models import Organization
+from cs_platform.tasks import TenantTask
+from cs_platform.tenancy import active_organization
 from usage.models import DirtyDay, EventRole, UsageSource
 
 # Message types counted as ``events`` (identify and group describe people, not use).
@@ -361,10 +364,25 @@ def organizations_with_dirty_days() -> list[int]:
 
 def rollup_all_dirty() -> list[int]:
     """Enqueue a rollup (then a metric refresh) for each organization with dirty days."""
-    from usage.tasks import rollup_usage
-
     organization_ids = organizations_with_dirty_days()
     for organization_id in organization_ids:
         # Called from the beat, outside any transaction: nothing to wait for before sending.
         rollup_usage.delay(organization_id)
     return organization_ids
+
+
+# --- Tasks: one organization's rollup and refresh, in its scope ----------------------------
+
+
+@shared_task(base=TenantTask, name="usage.rollup_usage")
+def rollup_usage(organization_id: int) -> dict:
+    """Roll up the organization's dirty days, then refresh its accounts' usage metrics."""
+    organization = active_organization()
+    result = rollup_dirty_days(organization=organization)
+    refreshed = account_usage_refresh(organization=organization) if result.days else 0
+    return {"days": result.days, "rows": result.rows, "accounts": refreshed}
+
+
+@shared_task(base=TenantTask, name="usage.refresh_account_usage")
+def refresh_account_usage(organization_id: int) -> int:
+    return account_usage_refresh(organization=active_organization())

@@ -17,6 +17,8 @@ from cs_platform import outbox
 from cs_platform.audit import audit_log
 from cs_platform.credentials import credential_create, credential_revoke
 from cs_platform.models import Organization, User
+from usage.ingest.identities import attribute_unmatched, sync_contacts
+from usage.rollups import rollup_usage
 from usage.models import (
     DirtyDay,
     EventDefinition,
@@ -119,8 +121,6 @@ def _rollup_again(organization: Organization) -> None:
 
 
 def _enqueue_rollup(organization: Organization) -> None:
-    from usage.tasks import rollup_usage
-
     outbox.enqueue(rollup_usage, organization.id)
 
 
@@ -136,8 +136,6 @@ def unmatched_map(
     A group becomes the account's ``product`` external id, so its future events match by
     themselves; a user is remembered as the account's. Past events count from the next rollup.
     """
-    from usage.ingest import attribute_unmatched, sync_contacts
-
     if kind == "group":
         existing = AccountExternalId.objects.filter(source=PRODUCT_SOURCE, external_id=identifier).first()
         if existing is not None and existing.account_id != account.id:
@@ -177,7 +175,7 @@ def unmatched_map(
 @transaction.atomic
 def unmatched_rematch(*, organization: Organization, actor: User | None) -> int:
     """Try every unmatched group again, e.g. after accounts were imported with their ids."""
-    from usage.ingest import attribute_unmatched
+    from usage.ingest.identities import attribute_unmatched
     from usage.selectors import unmatched_group_ids
 
     matches = accounts_by_external_id(unmatched_group_ids())

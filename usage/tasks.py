@@ -1,4 +1,5 @@
-"""Celery tasks of usage ingestion: rollups, metric refreshes and housekeeping. Thin: ids in."""
+"""Beat's fan-outs for product usage: rollups of dirty days, nightly metric refreshes,
+housekeeping, and due connectors. The tasks for one organization sit beside their services."""
 
 from __future__ import annotations
 
@@ -11,34 +12,14 @@ from django.db.models import Exists, OuterRef
 from django_scopes import scopes_disabled
 
 from cs_platform import outbox
-from cs_platform.tasks import TenantTask
 
-# Celery's autodiscovery imports only this module of each app: importing the
-# connectors' tasks here registers them with the worker too.
-from usage import connector_tasks  # noqa: F401
+# Celery's autodiscovery imports only this module of each app: the tasks that sit beside
+# their services are imported here, so a worker (and the outbox's sender) knows them all.
+from usage.connectors.services import run_connector  # noqa: F401
+from usage.rollups import refresh_account_usage, rollup_usage  # noqa: F401
 
 # How long a messageId is remembered, so a client's retry is not stored twice.
 DEFAULT_DEDUP_DAYS = 8
-
-
-@shared_task(base=TenantTask, name="usage.rollup_usage")
-def rollup_usage(organization_id: int) -> dict:
-    """Roll up the organization's dirty days, then refresh its accounts' usage metrics."""
-    from cs_platform.tenancy import active_organization
-    from usage.rollups import account_usage_refresh, rollup_dirty_days
-
-    organization = active_organization()
-    result = rollup_dirty_days(organization=organization)
-    refreshed = account_usage_refresh(organization=organization) if result.days else 0
-    return {"days": result.days, "rows": result.rows, "accounts": refreshed}
-
-
-@shared_task(base=TenantTask, name="usage.refresh_account_usage")
-def refresh_account_usage(organization_id: int) -> int:
-    from cs_platform.tenancy import active_organization
-    from usage.rollups import account_usage_refresh
-
-    return account_usage_refresh(organization=active_organization())
 
 
 @shared_task(name="usage.rollup_due")
@@ -92,3 +73,11 @@ def ensure_usage_partitions() -> dict[str, list[str]]:
         "ready": partitions.ensure_ahead(today),
         "dropped": partitions.drop_older_than(today, settings.USAGE_RAW_RETENTION_MONTHS),
     }
+
+
+@shared_task(name="usage.connectors_due")
+def connectors_due() -> int:
+    """Every few minutes (beat): a run of every enabled connector whose time has come."""
+    from usage.connectors.services import connectors_enqueue_due
+
+    return connectors_enqueue_due()

@@ -13,8 +13,9 @@ from django.views.decorators.http import require_POST
 
 from cs_platform.access import require
 from cs_platform.credentials import credential_page
+from cs_platform.csv_files import ImportRejected, RowError
 from cs_platform.tenancy import get_for_org_or_404
-from usage import selectors, services
+from usage import csv_upload, selectors, services
 from usage.models import EventDefinition, EventRole, WriteKey
 
 
@@ -134,3 +135,47 @@ def event_definition_delete(request: HttpRequest, org_slug: str, definition: str
     services.event_definition_delete(definition=row, actor=request.user)
     messages.success(request, f"Removed “{row.shown_name}”; the last 90 days are being recounted without it.")
     return redirect(reverse("event_definitions", kwargs={"org_slug": org_slug}))
+
+
+class UsageUploadForm(forms.Form):
+    # Empty files pass here so the import can say what it expects instead.
+    file = forms.FileField(
+        label="CSV file", allow_empty_file=True, widget=forms.FileInput(attrs={"accept": ".csv,text/csv"})
+    )
+
+
+@require("usage.manage")
+def usage_upload(request: HttpRequest, org_slug: str) -> HttpResponse:
+    form = UsageUploadForm(request.POST, request.FILES) if request.method == "POST" else UsageUploadForm()
+    errors: list[RowError] = []
+    result = None
+    if form.is_bound and form.is_valid():
+        try:
+            result = csv_upload.usage_csv_import(
+                organization=request.organization, actor=request.user, file=form.cleaned_data["file"]
+            )
+        except ImportRejected as rejected:
+            errors = rejected.errors
+        else:
+            # Shown on the page itself: uploading the same file again is harmless (idempotent).
+            form = UsageUploadForm()
+    shown = errors[: csv_upload.MAX_ERRORS_SHOWN]
+    return render(
+        request,
+        "usage/csv/upload.html",
+        {
+            "form": form,
+            "result": result,
+            "errors": shown,
+            "error_count": len(errors),
+            "more_errors": len(errors) - len(shown),
+            "columns": csv_upload.COLUMNS,
+            "example": csv_upload.EXAMPLE,
+            "known_metrics": csv_upload.KNOWN_METRICS,
+            "max_rows": csv_upload.MAX_ROWS,
+            "max_megabytes": csv_upload.MAX_BYTES // 1024 // 1024,
+            "future_days": csv_upload.FUTURE_DAYS_ALLOWED,
+            "max_metric_length": csv_upload.MAX_METRIC_LENGTH,
+        },
+        status=422 if errors or form.errors else 200,
+    )

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from accounts.tests.factories import account
 from cs_platform.models import Invitation, Role
 from cs_platform.selectors import token_hash
-from usage.connectors import connector_save
+from usage.connectors.services import connector_save
 from usage.models import AccountUsage, EventDefinition, EventRole, UsageDaily
 from tests.browser.helpers import sign_in
 from tests.factories import OrganizationFactory, member

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from accounts import services
 from accounts.models import AccountExternalId
 from cs_platform.models import Role
-from usage.tasks import rollup_usage
+from usage.rollups import rollup_usage
 from tests.browser.helpers import sign_in
 from tests.factories import OrganizationFactory, member
 

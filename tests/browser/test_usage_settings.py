@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from accounts import services
 from cs_platform.models import Role
-from usage.ingest import ingest_segment
+from usage.ingest.store import ingest_segment
 from tests.browser.helpers import sign_in
 from tests.factories import OrganizationFactory, member
 

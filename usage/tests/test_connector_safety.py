@@ -15,7 +15,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from psycopg import pq
 
-from usage import connector_dsn, connectors
+from usage.connectors import dsn as connector_dsn
+from usage.connectors import services
 from usage.models import UsageConnector
 from tests.product_db import APP_PASSWORD
 
@@ -27,7 +28,7 @@ UNREACHABLE = (
 
 
 def save(org, dsn: str) -> UsageConnector:
-    return connectors.connector_save(
+    return services.connector_save(
         organization=org, actor=None, name="Product DB", dsn=dsn, query=QUERY, schedule_minutes=60, enabled=True
     )
 
@@ -37,7 +38,7 @@ def refusal(org, dsn: str) -> str:
     with pytest.raises(ValidationError) as error:
         save(org, dsn)
     [message] = error.value.message_dict["dsn"]
-    assert connectors.connector_test(dsn, QUERY).error == message
+    assert services.connector_test(dsn, QUERY).error == message
     return message
 
 
@@ -130,17 +131,17 @@ def test_private_and_link_local_addresses_need_the_operators_permission(org, in_
 
 def test_an_allowed_address_is_tried_and_fails_with_the_one_message(product):
     port = free_port()
-    assert connectors.connector_test(f"postgresql://reader:pw@127.0.0.1:{port}/product", QUERY).error == UNREACHABLE.format(port=port)
+    assert services.connector_test(f"postgresql://reader:pw@127.0.0.1:{port}/product", QUERY).error == UNREACHABLE.format(port=port)
 
 
 def test_an_open_port_a_closed_one_and_wrong_credentials_read_the_same(product):
     closed = free_port()
     with not_postgres() as open_port:
         failures = {
-            "closed port": connectors.connector_test(f"postgresql://app:pw@127.0.0.1:{closed}/product", QUERY),
-            "open port, not PostgreSQL": connectors.connector_test(f"postgresql://app:pw@127.0.0.1:{open_port}/product", QUERY),
-            "wrong password": connectors.connector_test(product.server.dsn(password="wrong"), QUERY),
-            "no such database": connectors.connector_test(product.server.dsn(dbname="nothing_here"), QUERY),
+            "closed port": services.connector_test(f"postgresql://app:pw@127.0.0.1:{closed}/product", QUERY),
+            "open port, not PostgreSQL": services.connector_test(f"postgresql://app:pw@127.0.0.1:{open_port}/product", QUERY),
+            "wrong password": services.connector_test(product.server.dsn(password="wrong"), QUERY),
+            "no such database": services.connector_test(product.server.dsn(dbname="nothing_here"), QUERY),
         }
     ports = {"closed port": closed, "open port, not PostgreSQL": open_port}
     for what, result in failures.items():
@@ -154,7 +155,7 @@ def test_a_host_name_is_pinned_to_the_address_that_was_checked(product, settings
     # libpq connects to hostaddr, never looking the name up again; host stays for TLS.
     assert set(params["host"].split(",")) == {"localhost"}
     assert "127.0.0.1" in params["hostaddr"].split(",") and set(params["hostaddr"].split(",")) <= {"127.0.0.1", "::1"}
-    assert connectors.connector_test(dsn, QUERY).ok
+    assert services.connector_test(dsn, QUERY).ok
 
 
 # --- Tend's own libpq environment and files -----------------------------------------------
@@ -167,7 +168,7 @@ def test_tends_own_libpq_environment_and_password_file_never_reach_a_connector(p
     for name, value in {"HOME": str(tmp_path), "PGPASSFILE": str(pgpass), "PGPASSWORD": APP_PASSWORD}.items():
         monkeypatch.setenv(name, value)
     # No password in the connection string, and none of Tend's is offered instead.
-    assert connectors.connector_test(product.server.dsn(password=None), QUERY).error == UNREACHABLE.format(port=product.server.port)
+    assert services.connector_test(product.server.dsn(password=None), QUERY).error == UNREACHABLE.format(port=product.server.port)
 
     hostile = {
         "PGHOST": "/tmp", "PGHOSTADDR": "10.255.255.1", "PGPORT": "1", "PGUSER": "postgres", "PGDATABASE": "postgres",
@@ -177,7 +178,7 @@ def test_tends_own_libpq_environment_and_password_file_never_reach_a_connector(p
     }
     for name, value in hostile.items():
         monkeypatch.setenv(name, value)
-    result = connectors.connector_test(
+    result = services.connector_test(
         product.dsn,
         "SELECT current_setting('application_name'), current_date, current_user || ' ' || current_setting('default_transaction_read_only'), 1",
     )
@@ -195,18 +196,18 @@ def test_tends_own_libpq_environment_and_password_file_never_reach_a_connector(p
 
 def test_a_connector_session_can_neither_write_nor_read_the_servers_files(product):
     product.execute("CREATE SEQUENCE tend_probe")
-    writing = connectors.connector_test(product.dsn, "SELECT 'C-1', current_date, 'm', nextval('tend_probe')")
+    writing = services.connector_test(product.dsn, "SELECT 'C-1', current_date, 'm', nextval('tend_probe')")
     assert writing.error == (
         "The query tried to change the product database (cannot execute nextval() in a read-only transaction). "
         "Connectors only read: use a SELECT that writes nothing."
     )
-    reading = connectors.connector_test(product.dsn, "SELECT 'C-1', current_date, pg_read_file('/etc/passwd'), 1")
+    reading = services.connector_test(product.dsn, "SELECT 'C-1', current_date, pg_read_file('/etc/passwd'), 1")
     assert reading.error == "The query failed: permission denied for function pg_read_file."
 
 
 def test_a_one_letter_password_is_masked_without_garbling_messages(org, in_org, product):
     dsn = product.server.login_role("e", "e")
-    assert connectors.connector_test(dsn, "SELECT * FROM no_such_table").error == (
+    assert services.connector_test(dsn, "SELECT * FROM no_such_table").error == (
         'The query failed: relation "no_such_table" does not exist.'
     )
     message = refusal(org, "postgresql://reader:e@db.example.com/product?sslmode=require&nonsense=1")
@@ -225,7 +226,7 @@ def test_a_saved_connector_is_checked_again_at_every_connection(org, admin, in_o
     connector = save(org, product.dsn)
     settings.CONNECTOR_ALLOWED_NETWORKS = []  # the operator withdraws the permission
     with django_capture_on_commit_callbacks(execute=True):
-        run = connectors.connector_run_now(connector=connector, actor=admin)
+        run = services.connector_run_now(connector=connector, actor=admin)
     run.refresh_from_db()
     assert run.error == (
         "“127.0.0.1” is a loopback address, which Tend connects to only when its operator allows that network "

@@ -17,8 +17,8 @@ from django_scopes import scope, scopes_disabled
 from accounts.tests.factories import account
 from cs_platform import secrets
 from cs_platform.models import AuditEntry
-from usage import connectors
-from usage.connector_tasks import connectors_due
+from usage.connectors import reading, services
+from usage.tasks import connectors_due
 from usage.models import ConnectorRun, ConnectorSchedule, RunStatus, UsageConnector, UsageDaily, UsageSource
 from tests.product_db import D1, D2, D3
 
@@ -57,12 +57,12 @@ def accounts(org, in_org):
 
 def make_connector(org, product, *, query=INCREMENTAL_QUERY, dsn=None, **fields) -> UsageConnector:
     values = {"name": "Product DB", "schedule_minutes": ConnectorSchedule.HOURLY, "enabled": True, **fields}
-    return connectors.connector_save(organization=org, actor=None, dsn=dsn or product.dsn, query=query, **values)
+    return services.connector_save(organization=org, actor=None, dsn=dsn or product.dsn, query=query, **values)
 
 
 def run_now(connector, actor, django_capture_on_commit_callbacks) -> ConnectorRun:
     with django_capture_on_commit_callbacks(execute=True):
-        run = connectors.connector_run_now(connector=connector, actor=actor)
+        run = services.connector_run_now(connector=connector, actor=actor)
     run.refresh_from_db()
     connector.refresh_from_db()
     return run
@@ -108,7 +108,7 @@ def test_a_run_refreshes_the_accounts_usage_metrics(org, admin, accounts, produc
 
 
 def test_test_connection_flags_a_result_of_the_wrong_shape_and_shows_none_of_it(product):
-    result = connectors.connector_test(product.dsn, "SELECT company_id, day, metric FROM daily_usage")
+    result = services.connector_test(product.dsn, "SELECT company_id, day, metric FROM daily_usage")
     assert result.ok and result.columns == ["company_id", "day", "metric"]
     assert result.problems == [
         "The query returns 3 columns (company_id, day, metric); it must return exactly 4: "
@@ -116,7 +116,7 @@ def test_test_connection_flags_a_result_of_the_wrong_shape_and_shows_none_of_it(
     ]
     assert result.rows == []
 
-    wide = connectors.connector_test(product.dsn, "SELECT *, current_user AS who FROM daily_usage")
+    wide = services.connector_test(product.dsn, "SELECT *, current_user AS who FROM daily_usage")
     assert wide.problems[0].startswith("The query returns 5 columns") and wide.rows == []
 
 
@@ -148,7 +148,7 @@ def test_second_run_reads_from_the_last_day_imported(org, admin, accounts, produ
 
 def test_a_bad_row_fails_the_run_naming_it_and_writes_nothing(org, admin, accounts, product, monkeypatch, refreshes, django_capture_on_commit_callbacks):
     # Small chunks, so rows before the bad one have been upserted when it is met: they must go too.
-    monkeypatch.setattr(connectors, "FETCH_ROWS", 2)
+    monkeypatch.setattr(reading, "FETCH_ROWS", 2)
     query = (
         "SELECT company_id, CASE WHEN company_id = 'C-2' AND day = '2026-03-02' THEN '2026-02-30' ELSE day::text END,"
         " metric, value FROM daily_usage ORDER BY daily_usage.day, company_id, metric"
@@ -177,13 +177,13 @@ def test_a_bad_row_fails_the_run_naming_it_and_writes_nothing(org, admin, accoun
     ],
 )
 def test_row_checks_name_the_column_and_value(row, message):
-    with pytest.raises(connectors.ConnectorError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
-        connectors._check_row(1, row)
+    with pytest.raises(reading.ConnectorError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+        reading.check_row(1, row)
 
 
 def test_row_checks_accept_dates_as_text_and_numbers_of_any_kind():
-    assert connectors._check_row(1, (42, "2026-03-01", " logins ", 3)) == ("42", D1, "logins", 3.0)
-    assert connectors._check_row(1, ("C-1", dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC), "x", 1.5))[1] == D1
+    assert reading.check_row(1, (42, "2026-03-01", " logins ", 3)) == ("42", D1, "logins", 3.0)
+    assert reading.check_row(1, ("C-1", dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC), "x", 1.5))[1] == D1
 
 
 def test_a_writing_query_fails_read_only_and_leaves_the_product_database_unchanged(org, admin, accounts, product, django_capture_on_commit_callbacks):
@@ -246,7 +246,7 @@ def test_an_unreachable_database_fails_clearly_without_showing_the_password(org,
     )
     assert connector.next_run_at > timezone.now() + dt.timedelta(minutes=59)
 
-    result = connectors.connector_test("postgresql://reader:s3cret-pw@127.0.0.1:1/product", FULL_QUERY)
+    result = services.connector_test("postgresql://reader:s3cret-pw@127.0.0.1:1/product", FULL_QUERY)
     assert result.error == run.error
 
 
@@ -260,7 +260,7 @@ def test_an_unreachable_database_fails_clearly_without_showing_the_password(org,
 )
 def test_a_bad_connection_string_is_refused_precisely(org, in_org, product, dsn, message):
     with pytest.raises(ValidationError) as error:
-        connectors.connector_save(
+        services.connector_save(
             organization=org, actor=None, name="X", dsn=dsn, query=FULL_QUERY, schedule_minutes=60, enabled=True
         )
     assert error.value.message_dict["dsn"][0].startswith(message)
@@ -279,7 +279,7 @@ def test_the_connection_string_is_stored_encrypted_and_shown_masked(org, admin, 
     assert "s3cret-pw" not in str(entry.changes)
 
     # Saved again without a connection string: the stored one stays.
-    connectors.connector_save(
+    services.connector_save(
         organization=org, actor=admin, connector=connector, name="Renamed", dsn="", query=FULL_QUERY,
         schedule_minutes=ConnectorSchedule.DAILY, enabled=True,
     )
@@ -324,25 +324,25 @@ def test_connectors_due_queues_only_enabled_connectors_whose_time_has_come(org, 
 
 def test_run_now_refuses_while_a_run_is_queued(org, admin, in_org, product):
     connector = make_connector(org, product)
-    connectors.connector_run_now(connector=connector, actor=admin)  # left queued: nothing commits in this test
+    services.connector_run_now(connector=connector, actor=admin)  # left queued: nothing commits in this test
     with pytest.raises(ValidationError, match="already queued"):
-        connectors.connector_run_now(connector=connector, actor=admin)
+        services.connector_run_now(connector=connector, actor=admin)
 
 
 def test_connector_test_returns_columns_and_five_rows(product):
-    result = connectors.connector_test(product.dsn, INCREMENTAL_QUERY)
+    result = services.connector_test(product.dsn, INCREMENTAL_QUERY)
     assert result.ok and not result.problems
     assert result.columns == ["company_id", "day", "metric", "value"]
     assert len(result.rows) == 5
 
-    many = connectors.connector_test(product.dsn, "SELECT 'C-1', current_date, 'm', n FROM generate_series(1, 100000) AS n")
+    many = services.connector_test(product.dsn, "SELECT 'C-1', current_date, 'm', n FROM generate_series(1, 100000) AS n")
     assert many.ok and [row[3] for row in many.rows] == [1, 2, 3, 4, 5]
 
 
 def test_deleting_a_connector_removes_the_rows_it_imported(org, admin, accounts, product, django_capture_on_commit_callbacks):
     connector = make_connector(org, product)
     run_now(connector, admin, django_capture_on_commit_callbacks)
-    assert connectors.connector_delete(connector=connector, actor=admin) == 9
+    assert services.connector_delete(connector=connector, actor=admin) == 9
     assert UsageDaily.objects.count() == 0 and not ConnectorRun.objects.exists()
 
 

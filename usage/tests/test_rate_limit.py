@@ -7,7 +7,8 @@ import threading
 import pytest
 from django_scopes import scope
 
-from usage import rate_limit, services
+from usage import services
+from usage.ingest import rate_limit
 from usage.tests.test_ingest import post, stored, track
 from tests.processes import free_port
 

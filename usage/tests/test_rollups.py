@@ -15,7 +15,8 @@ from usage import partitions
 from usage.models import AccountUsage, DirtyDay, EventDefinition, EventRole, UsageDaily, UsageSource
 from usage.rollups import account_usage_refresh, rollup_dirty_days
 from usage.services import usage_rows_upsert
-from usage.tasks import purge_seen_messages, refresh_account_usage, refresh_all_account_usage, rollup_due, rollup_usage
+from usage.rollups import refresh_account_usage, rollup_usage
+from usage.tasks import purge_seen_messages, refresh_all_account_usage, rollup_due
 
 TODAY = dt.date(2025, 3, 20)
 DAY1 = dt.date(2025, 3, 10)

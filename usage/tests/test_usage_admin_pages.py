@@ -12,7 +12,8 @@ from django_scopes import scope
 
 from accounts.models import Account, AccountExternalId
 from cs_platform.models import AuditEntry
-from usage import ingest, partitions
+from usage import partitions
+from usage.ingest.store import ingest_segment
 from usage.models import DirtyDay, EventDefinition, EventRole
 
 
@@ -24,7 +25,7 @@ def acme(org) -> Account:
 
 def send(org, *messages: dict) -> None:
     with scope(organization=org):
-        ingest.ingest_segment(org, list(messages))
+        ingest_segment(org, list(messages))
 
 
 def url(org, name: str, **kwargs) -> str:

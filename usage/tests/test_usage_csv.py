@@ -13,7 +13,7 @@ from django_scopes import scope
 
 from accounts.services import account_create
 from cs_platform.models import AuditEntry, OutboxMessage
-from usage import tasks, usage_csv
+from usage import csv_upload, rollups
 from usage.models import AccountUsage, UsageDaily, UsageSource
 
 UPLOAD_URL = "/o/flowfuse/settings/usage/upload/"
@@ -29,7 +29,7 @@ def refreshes() -> Callable[[], list[int]]:
     never commit, so nothing is sent)."""
 
     def waiting() -> list[int]:
-        queued = OutboxMessage.objects.filter(task=tasks.refresh_account_usage.name).order_by("pk")
+        queued = OutboxMessage.objects.filter(task=rollups.refresh_account_usage.name).order_by("pk")
         return [message.args[0] for message in queued]
 
     return waiting
@@ -192,7 +192,7 @@ def test_many_errors_are_capped_with_a_count_of_the_rest(uploader, org):
 
     response = _upload(uploader, HEADER + "\n".join(rows) + "\n")
 
-    assert len(_errors(response)) == usage_csv.MAX_ERRORS_SHOWN == 50
+    assert len(_errors(response)) == csv_upload.MAX_ERRORS_SHOWN == 50
     assert response.context["error_count"] == 60
     assert "… and 10 more." in response.content.decode()
     assert _stored(org) == {}
@@ -227,7 +227,7 @@ def test_a_file_that_cannot_be_read_gets_a_clear_message(uploader, org, content,
 
 
 def test_a_file_over_the_size_limit_is_refused_before_it_is_read(uploader, org, monkeypatch):
-    monkeypatch.setattr("usage.usage_csv.MAX_BYTES", 100)
+    monkeypatch.setattr("usage.csv_upload.MAX_BYTES", 100)
 
     errors = _errors(_upload(uploader, GOOD + f"ACME-001,{D2},logins,{'1' * 100}\n"))
 
@@ -289,7 +289,7 @@ def fifty_thousand_rows_import(org, accounts: int = 50, days: int = 100, metrics
         ]
         upload = _file("\n".join(lines) + "\n")
         started = time.perf_counter()
-        result = usage_csv.usage_csv_import(organization=org, actor=None, file=upload)
+        result = csv_upload.usage_csv_import(organization=org, actor=None, file=upload)
         seconds = time.perf_counter() - started
         return result.rows, seconds
 

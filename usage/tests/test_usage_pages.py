@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from accounts.tests.factories import account
-from usage import usage
+from usage import card
 from usage.models import AccountUsage, EventDefinition, EventRole, UsageDaily, UsageSource
 
 TODAY = dt.date(2026, 3, 31)
@@ -69,7 +69,7 @@ def test_daily_series_is_zero_filled_oldest_first_and_adds_up_sources(greenfield
     daily(nordic, TODAY, "events", 999)  # another account
 
     with django_assert_num_queries(1):
-        series = usage.daily_series(greenfield, today=TODAY)
+        series = card.daily_series(greenfield, today=TODAY)
 
     assert len(series) == 90
     assert series[0] == {"day": TODAY - dt.timedelta(days=89), "active_users": 0, "events": 3}
@@ -84,7 +84,7 @@ def test_daily_series_reads_only_the_active_organizations_rows(org, other_org, g
         UsageDaily.objects.create(organization=other_org, account=greenfield, day=TODAY, metric="events", source="events", value=50)
         daily(elsewhere, TODAY, "events", 60)
     daily(greenfield, TODAY, "events", 1)
-    assert usage.daily_series(greenfield, today=TODAY)[-1]["events"] == 1
+    assert card.daily_series(greenfield, today=TODAY)[-1]["events"] == 1
 
 
 def test_adoption_lists_features_in_order_with_last_use_and_uses_in_30_days(org, greenfield, nordic, django_assert_num_queries):
@@ -100,7 +100,7 @@ def test_adoption_lists_features_in_order_with_last_use_and_uses_in_30_days(org,
     daily(nordic, TODAY, "event:Device Added", 9)  # another account's use
 
     with django_assert_num_queries(1):
-        features = usage.adoption(greenfield, today=TODAY)
+        features = card.adoption(greenfield, today=TODAY)
 
     assert [(f.name, f.used, f.last_used, f.uses_30d) for f in features] == [
         ("Snapshot Created", True, TODAY - dt.timedelta(days=40), 0),
@@ -111,8 +111,8 @@ def test_adoption_lists_features_in_order_with_last_use_and_uses_in_30_days(org,
 
 def test_metrics_are_the_accounts_usage_row_or_none(greenfield, nordic):
     row = metrics(greenfield)
-    assert usage.metrics_for(greenfield) == row
-    assert usage.metrics_for(nordic) is None
+    assert card.metrics_for(greenfield) == row
+    assert card.metrics_for(nordic) is None
 
 
 def test_the_usage_card_is_read_in_three_queries_whatever_the_data(org, greenfield, django_assert_num_queries):
@@ -122,8 +122,8 @@ def test_the_usage_card_is_read_in_three_queries_whatever_the_data(org, greenfie
         daily(greenfield, TODAY - dt.timedelta(days=n), "events", 10)
     metrics(greenfield)
     with django_assert_num_queries(3):
-        card = usage.usage_card(greenfield, today=TODAY)
-    assert card.has_usage and len(card.features_used) == 5
+        shown = card.usage_card(greenfield, today=TODAY)
+    assert shown.has_usage and len(shown.features_used) == 5
 
 
 # --- The Account 360 ------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from usage.connectors import EXAMPLE_QUERY
+from usage.connectors.reading import EXAMPLE_QUERY
 from usage.models import ConnectorSchedule, UsageConnector
 
 

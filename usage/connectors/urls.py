@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from usage import views_connectors as views
+from usage.connectors import views
 
 urlpatterns: list = [
     path("connectors/", views.usage_connectors, name="usage_connectors"),

@@ -24,6 +24,7 @@ from cs_platform.csv_files import MAX_BYTES, MAX_ROWS, ImportRejected, RowError,
 from cs_platform.audit import audit_log
 from cs_platform.models import Organization, User
 from usage.models import UsageSource
+from usage.rollups import refresh_account_usage
 from usage.selectors import accounts_by_external_id
 from usage.services import UsageRow, usage_rows_upsert
 
@@ -207,10 +208,6 @@ def usage_csv_import(
         first_day=min(days),
         last_day=max(days),
     )
-    # Written by someone else at the same time as this module; imported here, not at the top,
-    # so this module loads without it (and tasks may import services freely).
-    from usage.tasks import refresh_account_usage
-
     with transaction.atomic():
         usage_rows_upsert(organization=organization, source=UsageSource.CSV, rows=rows)
         audit_log(

@@ -29,7 +29,9 @@ from api.auth import ApiError
 from cs_platform import clean
 from cs_platform.credentials import record_use
 from cs_platform.selectors import token_hash
-from usage import ingest, rate_limit, selectors
+from usage import selectors
+from usage.ingest import parse, rate_limit
+from usage.ingest.store import store_messages
 from usage.models import WriteKey
 
 # Segment's limits: 32 KB a message, 500 KB a request. Mixpanel's: 2,000 records, 10 MB.
@@ -166,12 +168,12 @@ def _authorised(presented: object) -> WriteKey:
     return key
 
 
-def _store(key: WriteKey, messages: list[ingest.Message], source: str) -> ingest.IngestResult:
+def _store(key: WriteKey, messages: list[parse.Message], source: str) -> parse.IngestResult:
     with scope(organization=key.organization):
-        return ingest.store_messages(organization=key.organization, messages=messages, source=source)
+        return store_messages(organization=key.organization, messages=messages, source=source)
 
 
-def _first_problem(parsed: ingest.Parsed, noun: str) -> str:
+def _first_problem(parsed: parse.Parsed, noun: str) -> str:
     first = parsed.problems[0]
     return f"First: {noun} {first.index}, {first.field}: {first.message}"
 
@@ -190,7 +192,7 @@ def _segment_request(request: HttpRequest, limit: int) -> tuple[bytes, dict, Wri
     return body, payload, key or _authorised(payload.get("writeKey"))
 
 
-def _segment_answer(key: WriteKey, parsed: ingest.Parsed) -> HttpResponse:
+def _segment_answer(key: WriteKey, parsed: parse.Parsed) -> HttpResponse:
     """Store the good messages; 200 if there were no others, else a 400 counting and naming the refused."""
     _store(key, parsed.messages, "segment")
     if not parsed.problems:
@@ -218,7 +220,7 @@ def segment_batch(request: HttpRequest) -> HttpResponse:
     batch = payload["batch"]
     if not batch:
         raise ApiError(400, "invalid_batch", "The “batch” array is empty.")
-    parsed = ingest.parse_segment(
+    parsed = parse.parse_segment(
         batch, received_at=timezone.now(), sent_at=payload.get("sentAt"), shared_context=payload.get("context"),
         # Each message is only measured when the request could hold one that big.
         max_message_bytes=SEGMENT_MAX_MESSAGE if len(body) > SEGMENT_MAX_MESSAGE else None,
@@ -230,7 +232,7 @@ def segment_batch(request: HttpRequest) -> HttpResponse:
 def segment_single(request: HttpRequest, kind: str) -> HttpResponse:
     """``POST /v1/track`` (and identify, group, page): one message as the body."""
     _, payload, key = _segment_request(request, SEGMENT_MAX_MESSAGE)
-    parsed = ingest.parse_segment([payload], received_at=timezone.now(), sent_at=payload.get("sentAt"), only_type=kind)
+    parsed = parse.parse_segment([payload], received_at=timezone.now(), sent_at=payload.get("sentAt"), only_type=kind)
     return _segment_answer(key, parsed)
 
 
@@ -239,7 +241,7 @@ def segment_single(request: HttpRequest, kind: str) -> HttpResponse:
 
 def _mixpanel_records(body: bytes) -> list:
     """A JSON array, one JSON object, or newline-delimited JSON (one record a line; a line
-    that is not JSON is refused on its own, as ``ingest.Unreadable``)."""
+    that is not JSON is refused on its own, as ``parse.Unreadable``)."""
     stripped = body.strip()
     if stripped.startswith(b"["):
         records = _parse_json(stripped)
@@ -253,7 +255,7 @@ def _mixpanel_records(body: bytes) -> list:
         try:
             records.append(orjson.loads(line))
         except orjson.JSONDecodeError as error:
-            records.append(ingest.Unreadable(f"line {number} is not valid JSON: {error}."))
+            records.append(parse.Unreadable(f"line {number} is not valid JSON: {error}."))
     return records
 
 
@@ -272,10 +274,10 @@ def mixpanel_import(request: HttpRequest) -> HttpResponse:
         raise ApiError(400, "too_many_records", f"{len(records)} records; at most {MIXPANEL_MAX_RECORDS} a request.")
     group_key = request.GET.get("group_key", "").strip() or "group_id"
     try:
-        clean.text(group_key, field="group_key", max_length=ingest.MAX_ID_LENGTH)
+        clean.text(group_key, field="group_key", max_length=parse.MAX_ID_LENGTH)
     except clean.Invalid as invalid:
         raise ApiError(400, "invalid_parameter", f"group_key: {invalid.problem}.") from None
-    parsed = ingest.parse_mixpanel(records, received_at=timezone.now(), group_key=group_key)
+    parsed = parse.parse_mixpanel(records, received_at=timezone.now(), group_key=group_key)
     result = _store(key, parsed.messages, "mixpanel")
     if not parsed.problems:
         return _json({"code": 200, "num_records_imported": result.stored, "status": "OK"})

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST
 from cs_platform import secrets
 from cs_platform.access import require
 from cs_platform.tenancy import get_for_org_or_404
-from usage import connectors
-from usage.forms_connectors import ConnectorForm
+from usage.connectors import reading, selectors, services
+from usage.connectors.forms import ConnectorForm
 from usage.models import RunStatus, UsageConnector
 
 CONNECTORS_PER_PAGE = 50
@@ -36,23 +36,23 @@ def _duration(started: dt.datetime | None, finished: dt.datetime | None) -> str:
 
 @require("usage.manage")
 def usage_connectors(request: HttpRequest, org_slug: str) -> HttpResponse:
-    page = Paginator(connectors.connectors_with_last_run(), CONNECTORS_PER_PAGE).get_page(request.GET.get("page"))
-    last_runs = connectors.runs_by_id([connector.last_run_id for connector in page])
+    page = Paginator(selectors.connectors_with_last_run(), CONNECTORS_PER_PAGE).get_page(request.GET.get("page"))
+    last_runs = selectors.runs_by_id([connector.last_run_id for connector in page])
     rows = [{"connector": connector, "last_run": last_runs.get(connector.last_run_id)} for connector in page]
     return render(request, "usage/connectors/list.html", {"page": page, "rows": rows})
 
 
-def _test(request: HttpRequest, connector: UsageConnector | None) -> connectors.TestResult:
+def _test(request: HttpRequest, connector: UsageConnector | None) -> services.TestResult:
     """Test what the form holds; an empty connection string on edit means the stored one."""
     dsn = request.POST.get("dsn", "").strip()
     if not dsn and connector is not None:
         try:
             dsn = secrets.decrypt(connector.dsn_encrypted)
         except secrets.SecretError as error:
-            return connectors.TestResult(error=str(error))
+            return services.TestResult(error=str(error))
     if not dsn:
-        return connectors.TestResult(error="Enter the connection string to test it.")
-    return connectors.connector_test(dsn, request.POST.get("query", ""))
+        return services.TestResult(error="Enter the connection string to test it.")
+    return services.connector_test(dsn, request.POST.get("query", ""))
 
 
 def _form_page(request: HttpRequest, org_slug: str, connector: UsageConnector | None) -> HttpResponse:
@@ -70,7 +70,7 @@ def _form_page(request: HttpRequest, org_slug: str, connector: UsageConnector | 
     elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            saved = connectors.connector_save(
+            saved = services.connector_save(
                 organization=request.organization, actor=request.user, connector=connector,
                 name=data["name"], dsn=data["dsn"], query=data["query"],
                 schedule_minutes=data["schedule_minutes"], enabled=data["enabled"],
@@ -85,8 +85,8 @@ def _form_page(request: HttpRequest, org_slug: str, connector: UsageConnector | 
         request,
         "usage/connectors/form.html",
         {
-            "form": form, "connector": connector, "test": test, "example_query": connectors.EXAMPLE_QUERY,
-            "timeout_minutes": f"{connectors.statement_timeout_ms() / 60000:g}",
+            "form": form, "connector": connector, "test": test, "example_query": reading.EXAMPLE_QUERY,
+            "timeout_minutes": f"{reading.statement_timeout_ms() / 60000:g}",
         },
     )
     add_never_cache_headers(response)
@@ -106,7 +106,7 @@ def usage_connector_edit(request: HttpRequest, org_slug: str, connector: str) ->
 @require("usage.manage")
 def usage_connector_detail(request: HttpRequest, org_slug: str, connector: str) -> HttpResponse:
     row = _connector(connector)
-    page = Paginator(connectors.connector_runs(row), RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.connector_runs(row), RUNS_PER_PAGE).get_page(request.GET.get("page"))
     runs = [{"run": run, "duration": _duration(run.started_at, run.finished_at)} for run in page]
     context = {
         "connector": row,
@@ -125,7 +125,7 @@ def usage_connector_detail(request: HttpRequest, org_slug: str, connector: str) 
 def usage_connector_run(request: HttpRequest, org_slug: str, connector: str) -> HttpResponse:
     row = _connector(connector)
     try:
-        connectors.connector_run_now(connector=row, actor=request.user)
+        services.connector_run_now(connector=row, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -137,6 +137,6 @@ def usage_connector_run(request: HttpRequest, org_slug: str, connector: str) -> 
 @require_POST
 def usage_connector_delete(request: HttpRequest, org_slug: str, connector: str) -> HttpResponse:
     row = _connector(connector)
-    removed = connectors.connector_delete(connector=row, actor=request.user)
+    removed = services.connector_delete(connector=row, actor=request.user)
     messages.success(request, f"Deleted “{row.name}” and the {removed} usage rows it had imported.")
     return redirect("usage_connectors", org_slug=org_slug)
