@@ -15,6 +15,7 @@ import datetime as dt
 from contextlib import suppress
 from dataclasses import asdict
 
+from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import F, Q, QuerySet
@@ -27,6 +28,8 @@ from cs_platform import outbox
 from cs_platform.audit import audit_log
 from cs_platform.csv_files import RowError
 from cs_platform.models import Organization, User
+from cs_platform.tenant_task import TenantTask
+from cs_platform.tenancy import active_organization
 
 # No worker runs a task past CELERY_TASK_TIME_LIMIT: a job queued or running longer than
 # this has lost its worker (or its message), and may be tried again.
@@ -69,8 +72,6 @@ def job_queue(*, organization: Organization, actor: User, job: AccountImport) ->
     if not queued:
         return False
     job.refresh_from_db(fields=["state", "attempt", "queued_at", "started_at", "summary", "failures"])
-    from accounts.tasks import run_account_import
-
     outbox.enqueue(run_account_import, organization.id, job.pk, job.attempt)
     audit_log(
         organization=organization, actor=actor, action="accounts.import_queued", target=job,
@@ -137,3 +138,9 @@ def _retryable() -> Q:
         | Q(state=ImportState.QUEUED, queued_at__lt=stalled_before)
         | Q(state=ImportState.RUNNING, started_at__lt=stalled_before)
     )
+
+
+@shared_task(base=TenantTask, name="accounts.run_account_import")
+def run_account_import(organization_id: int, job_id: int, attempt: int) -> None:
+    """A large CSV import, in a worker: all rows or none, its outcome kept for the status page."""
+    job_run(organization=active_organization(), job_id=job_id, attempt=attempt)

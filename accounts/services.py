@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -36,6 +37,7 @@ from accounts.models import (
 from cs_platform import outbox
 from cs_platform.audit import audit_log
 from cs_platform.models import Membership, Organization, Role, User
+from cs_platform.tenant_task import MAIL_RETRY, TenantTask
 
 DEFAULT_STAGES = ["Onboarding", "Adoption", "Retention", "Expansion", "At-Risk", "Churned"]
 ONBOARDING_STAGE = "Onboarding"
@@ -415,8 +417,6 @@ def handoff_log(
     contacts, puts the handoff on the timeline and mails the CSM once committed
     (``notify=False`` for history loaded in bulk, such as demo data).
     """
-    from accounts.tasks import notify_csm_of_handoff
-
     onboarding = _onboarding_stage(organization=organization, actor=ae)
     csm = csm or csm_for_tier(tier=tier)
     if account is None:
@@ -483,3 +483,8 @@ def handoff_notify_csm(*, handoff_id: int) -> None:
         from_email=None,
         recipient_list=[handoff.csm.email],
     )
+
+
+@shared_task(base=TenantTask, name="accounts.notify_csm_of_handoff", **MAIL_RETRY)
+def notify_csm_of_handoff(organization_id: int, handoff_id: int) -> None:
+    handoff_notify_csm(handoff_id=handoff_id)

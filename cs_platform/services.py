@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -18,6 +19,7 @@ from cs_platform import outbox
 from cs_platform.audit import audit_log, diff
 from cs_platform.models import Invitation, Membership, Organization, Role, User
 from cs_platform.selectors import invitation_is_for, token_hash
+from cs_platform.tenant_task import MAIL_RETRY, TenantTask
 
 
 @transaction.atomic
@@ -125,8 +127,6 @@ def membership_remove(*, membership: Membership, actor: User) -> None:
 @transaction.atomic
 def invitation_create(*, organization: Organization, actor: User, email: str, role: str) -> Invitation:
     """Invite ``email`` to join with ``role``; the link is mailed once the invitation is committed."""
-    from cs_platform.tasks import send_invitation_email
-
     email = email.strip().lower()
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
         raise ValidationError({"email": f"{email} is already a member of {organization.name}."})
@@ -242,3 +242,8 @@ def user_remember_organization(*, user: User, organization: Organization) -> Non
     if user.last_organization_id != organization.id:
         user.last_organization = organization
         user.save(update_fields=["last_organization"])
+
+
+@shared_task(base=TenantTask, name="cs_platform.send_invitation_email", **MAIL_RETRY)
+def send_invitation_email(organization_id: int, invitation_id: int) -> None:
+    invitation_send_email(invitation_id=invitation_id)

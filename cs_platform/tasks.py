@@ -1,45 +1,14 @@
-"""Celery tasks of the tenancy core, and ``TenantTask``, the base every tenant task uses."""
+"""Beat's fan-outs of the tenancy core. Tasks for one organization sit beside their services;
+importing them here is what registers them with a worker (Celery's autodiscovery reads
+only each app's ``tasks``)."""
 
 from __future__ import annotations
 
-from smtplib import SMTPException
-
 from celery import shared_task
-from celery.contrib.django.task import DjangoTask
-from django_scopes import scope
 
-# Imported here so every worker connects the outbox's "task finished" signal.
+# Also connects the outbox's "task finished" signal in every worker.
 from cs_platform import outbox
-
-
-class TenantTask(DjangoTask):
-    """A task whose first argument is an organization id, run inside that organization's scope.
-
-    Tasks take ids, never model instances: the row is re-read in the worker, so it
-    is current, and the scope is re-entered, so tenant queries work and fail closed.
-    Enqueue with ``outbox.enqueue(task, organization.id, ...)`` from services: the task
-    is kept in PostgreSQL with the rows it is for and sent once they commit.
-    """
-
-    abstract = True
-
-    def __call__(self, organization_id: int, *args, **kwargs):
-        from cs_platform.models import Organization
-
-        organization = Organization.objects.get(pk=organization_id)
-        with scope(organization=organization):
-            return super().__call__(organization_id, *args, **kwargs)
-
-
-# Mail servers fail now and then; the mail is claimed only when it went, so a retry is safe.
-MAIL_RETRY = {"autoretry_for": (SMTPException, ConnectionError, TimeoutError), "retry_backoff": 30, "max_retries": 5}
-
-
-@shared_task(base=TenantTask, name="cs_platform.send_invitation_email", **MAIL_RETRY)
-def send_invitation_email(organization_id: int, invitation_id: int) -> None:
-    from cs_platform.services import invitation_send_email
-
-    invitation_send_email(invitation_id=invitation_id)
+from cs_platform.services import send_invitation_email  # noqa: F401
 
 
 @shared_task(name="cs_platform.send_outbox")

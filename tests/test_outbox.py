@@ -18,11 +18,11 @@ from django_scopes import scope
 
 from accounts import services as accounts_services
 from accounts.models import Handoff
-from accounts.tasks import notify_csm_of_handoff
+from accounts.services import notify_csm_of_handoff
 from cs_platform import outbox, services
 from cs_platform.models import Invitation, OutboxMessage, Role
 from cs_platform.selectors import invitation_for_token
-from cs_platform.tasks import send_invitation_email
+from cs_platform.services import send_invitation_email
 from tests.factories import member
 
 

@@ -8,7 +8,7 @@ from django_scopes import ScopeError, scope
 
 from cs_platform import services
 from cs_platform.models import AuditEntry, Invitation, Membership, Role
-from cs_platform.tasks import send_invitation_email
+from cs_platform.services import send_invitation_email
 from cs_platform.tenancy import TenantModel
 
 

@@ -49,7 +49,7 @@ from django.db import connection, transaction
 from django_scopes import scopes_disabled
 
 from cs_platform.models import Organization
-from cs_platform.tasks import TenantTask
+from cs_platform.tenant_task import TenantTask
 from cs_platform.tenancy import active_organization
 from usage.models import DirtyDay, EventRole, UsageSource
 

@@ -19,7 +19,8 @@ from django_scopes import scope, scopes_disabled
 from accounts import import_jobs, imports
 from accounts.models import Account, AccountImport, ImportState
 from accounts.services import account_create
-from accounts.tasks import purge_imports, run_account_import
+from accounts.import_jobs import run_account_import
+from accounts.tasks import purge_imports
 from cs_platform import celery_app
 from cs_platform.models import AuditEntry, OutboxMessage
 from tests import processes

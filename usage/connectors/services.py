@@ -20,7 +20,7 @@ from django.utils import timezone
 from cs_platform import outbox, secrets
 from cs_platform.audit import audit_log, diff
 from cs_platform.models import Organization, User
-from cs_platform.tasks import TenantTask
+from cs_platform.tenant_task import TenantTask
 from usage.connectors.dsn import dsn_check, dsn_hint
 from usage.connectors.reading import (
     COLUMNS, RUN_STALE_AFTER, TEST_SAMPLE_ROWS, TEST_STATEMENT_TIMEOUT_MS, UNMATCHED_SAMPLE_SIZE, ConnectorError,
