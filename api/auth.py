@@ -13,31 +13,18 @@ from __future__ import annotations
 from functools import wraps
 from typing import Callable
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope, scopes_disabled
 
 from api.models import ApiToken
+from cs_platform.api_errors import ApiError
 from cs_platform.credentials import record_use
 from cs_platform.models import Organization
 from cs_platform.selectors import token_hash
 
 WHERE_TOKENS_ARE_MADE = "An admin can create one under Settings → API tokens."
-
-
-class ApiError(Exception):
-    """An error answered to the caller as JSON with a stable ``code``."""
-
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
-
-    def response(self) -> JsonResponse:
-        response = JsonResponse({"code": self.code, "message": self.message}, status=self.status)
-        for name, value in self.headers.items():
-            response[name] = value
-        return response
 
 
 def _unauthorized(message: str, *, error: str | None = None) -> ApiError:

@@ -19,7 +19,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Account, AccountStatus, LifecycleStage, Tier
 from api import selectors, services
-from api.auth import ApiError, api_view
+from api.auth import api_view
+from cs_platform.api_errors import ApiError
 from api.models import ApiToken
 from cs_platform import clean
 from cs_platform.access import require

@@ -8,10 +8,11 @@ import json
 from typing import Callable
 from urllib.parse import unquote_to_bytes
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from cs_platform import clean
+from cs_platform.api_errors import ApiError
 
 # Machines' addresses: their errors are JSON {"code", "message"}, not pages.
 JSON_PATH_PREFIXES = ("/api/", "/v1/", "/import")
@@ -26,7 +27,7 @@ def wants_json(request: HttpRequest) -> bool:
 def bad_request(request: HttpRequest, message: str, *, code: str = "invalid_input", retry_url: str = "") -> HttpResponse:
     """A 400 with ``message``: JSON for the APIs, a short page for people (with a way on)."""
     if wants_json(request):
-        return JsonResponse({"code": code, "message": message}, status=400)
+        return ApiError(400, code, message).response()
     return render(request, "400.html", {"message": message, "retry_url": retry_url}, status=400)
 
 

@@ -17,7 +17,7 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
-from api.auth import ApiError
+from cs_platform.api_errors import ApiError
 from usage.models import WriteKey
 
 logger = logging.getLogger(__name__)

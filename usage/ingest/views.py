@@ -25,8 +25,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope
 
-from api.auth import ApiError
 from cs_platform import clean
+from cs_platform.api_errors import ApiError, json_response
 from cs_platform.credentials import record_use
 from cs_platform.selectors import token_hash
 from usage import selectors
@@ -43,17 +43,6 @@ WHERE_KEYS_ARE_MADE = "An admin creates write keys under Settings → Usage data
 MAX_PROBLEMS_LISTED = 100
 
 logger = logging.getLogger(__name__)
-
-
-def _json(payload: dict, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
-    response = HttpResponse(orjson.dumps(payload), status=status, content_type="application/json")
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return response
-
-
-def _error_response(error: ApiError, extra: dict | None = None) -> HttpResponse:
-    return _json({"code": error.code, "message": error.message, **(extra or {})}, error.status, error.headers)
 
 
 # --- Body ---------------------------------------------------------------------------------
@@ -134,20 +123,20 @@ def _ingestion(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method != "POST":
-            return _error_response(
-                ApiError(405, "method_not_allowed", f"{request.path} takes POST, not {request.method}.", headers={"Allow": "POST"})
-            )
+            return ApiError(
+                405, "method_not_allowed", f"{request.path} takes POST, not {request.method}.", headers={"Allow": "POST"}
+            ).response()
         try:
             return view(request, *args, **kwargs)
         except ApiError as error:
-            return _error_response(error)
+            return error.response()
         except Exception as error:  # the last resort: a client reads JSON, whatever happened
             # The type and the frames only: an exception's text may quote the body or a key.
             logger.error(
                 "Ingestion request to %s failed with %s:\n%s",
                 request.path, type(error).__name__, "".join(traceback.format_tb(error.__traceback__)),
             )
-            return _json(
+            return json_response(
                 {
                     "code": "internal_error",
                     "message": "Tend could not take this request because of an error on its side, which is logged; "
@@ -196,9 +185,9 @@ def _segment_answer(key: WriteKey, parsed: parse.Parsed) -> HttpResponse:
     """Store the good messages; 200 if there were no others, else a 400 counting and naming the refused."""
     _store(key, parsed.messages, "segment")
     if not parsed.problems:
-        return _json({"success": True})
+        return json_response({"success": True})
     accepted, refused = len(parsed.messages), parsed.refused
-    return _json(
+    return json_response(
         {
             "code": "invalid_messages",
             "message": f"{refused} message{'s' if refused != 1 else ''} refused and {accepted} accepted. "
@@ -280,7 +269,7 @@ def mixpanel_import(request: HttpRequest) -> HttpResponse:
     parsed = parse.parse_mixpanel(records, received_at=timezone.now(), group_key=group_key)
     result = _store(key, parsed.messages, "mixpanel")
     if not parsed.problems:
-        return _json({"code": 200, "num_records_imported": result.stored, "status": "OK"})
+        return json_response({"code": 200, "num_records_imported": result.stored, "status": "OK"})
     # Mixpanel's own error shape, so its clients report it; plus Tend's message.
     failed = [
         {
@@ -291,7 +280,7 @@ def mixpanel_import(request: HttpRequest) -> HttpResponse:
         }
         for problem in parsed.problems[:MAX_PROBLEMS_LISTED]
     ]
-    return _json(
+    return json_response(
         {
             "code": 400,
             "error": "some data points in the request failed validation",
