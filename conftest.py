@@ -17,6 +17,23 @@ from tests.factories import PASSWORD, OrganizationFactory, member
 # A private PostgreSQL server standing for a customer's product database (connector tests).
 pytest_plugins = ["tests.product_db"]
 
+# Test modules whose tests run in one test process, because they share a costly module
+# fixture (the seeded demo): seeded once a run, not once per process that picks a test.
+SHARED_PROCESS_MODULES = frozenset({"demo/tests/test_demo.py"})
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's load scheduling, but for ``SHARED_PROCESS_MODULES``, each sent whole to one
+    process. (xdist's own ``loadgroup`` groups by a node id suffix that pytest 9.2 no longer keeps.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in SHARED_PROCESS_MODULES else nodeid
+
+    return Scheduling(config, log)
+
 # Property tests: "ci" is bounded and repeatable (the same examples every run, no timing);
 # HYPOTHESIS_PROFILE=thorough looks much harder, for a run by hand.
 hypothesis_settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True, database=None)

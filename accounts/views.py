@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts import selectors, services
+from accounts import sections, selectors, services
 from accounts.filters import InvalidFilters, portfolio_filters_from_query
 from accounts.forms import (
     AccountForm,
@@ -32,7 +32,6 @@ from cs_platform import clean
 from cs_platform.access import can, require
 from cs_platform.models import Role
 from cs_platform.tenancy import get_for_org_or_404
-from usage import card
 
 PORTFOLIO_PAGE_SIZE = 50
 TIMELINE_PAGE_SIZE = 25
@@ -133,7 +132,7 @@ def account_detail(request: HttpRequest, org_slug: str, account: str) -> HttpRes
             "children": selectors.child_accounts(account_row),
             "rolled_up_arr": selectors.rolled_up_arr(account_row) / 100,
             "can_edit": can(request, "accounts.edit"),
-            "usage": card.usage_card(account_row),
+            "cards": sections.cards(request, account_row),
         },
     )
 

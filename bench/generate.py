@@ -5,7 +5,7 @@ would take hours for this much history, and a benchmark needs the volume, not th
 trail. The rows have the shape the services leave, though: a "Created" tier change and an
 entry stage change per account, a HubSpot id, and "last contact" equal to the newest call,
 meeting or e-mail, so pages show what they would in real use. The words come from the
-demo's vocabulary (``accounts.demo``).
+demo's vocabulary (``demo.cohorts``, ``demo.vocabulary``).
 
     python bench/generate.py --accounts 100000 --activities 1000000
 
@@ -40,17 +40,9 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from accounts.demo import (
-    KIND_WEIGHTS,
-    TASK_TITLES,
-    TIERS,
-    Company,
-    arr_for,
-    company,
-    person,
-    tiers_create,
-    timeline_entry,
-)
+from demo.book import TASK_TITLES
+from demo.cohorts import TIERS, arr_for, tiers_create
+from demo.vocabulary import KIND_WEIGHTS, Company, company, person, timeline_entry
 from accounts.models import (
     CONTACT_KINDS,
     Account,

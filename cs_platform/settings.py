@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "usage",
     "integrations",
     "api",
+    # Last: it builds the demo through every app above.
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,4 @@
-"""Command-line tools: demo data and creating an organization."""
+"""Command-line tools: creating an organization (the demo's are tested in ``demo/tests``)."""
 
 from __future__ import annotations
 
@@ -7,25 +7,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import CommandError, call_command
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
-from cs_platform.demo import DEMO_PASSWORD, DEMO_PEOPLE
-from cs_platform.models import AuditEntry, Membership, Organization, Role, User
-
-
-def test_seed_demo_builds_flowfuse_with_a_person_for_every_role_and_can_run_again(client, db):
-    call_command("seed_demo", stdout=StringIO())
-    call_command("seed_demo", stdout=StringIO())  # replaces, never duplicates
-    flowfuse = Organization.objects.get(slug="flowfuse")
-    with scope(organization=flowfuse):
-        roles = set(Membership.objects.values_list("role", flat=True))
-        assert roles == set(Role.values)
-        assert Membership.objects.count() == len(DEMO_PEOPLE)
-        assert AuditEntry.objects.filter(action="membership.added").count() == len(DEMO_PEOPLE) - 1
-    with scopes_disabled():
-        assert Membership.objects.filter(user__email="admin@flowfuse.example").count() == 2  # and Nodewave Labs
-    response = client.post("/auth/login/", {"username": "csm@flowfuse.example", "password": DEMO_PASSWORD}, follow=True)
-    assert response.redirect_chain[-1][0] == "/o/flowfuse/accounts/"
+from cs_platform.models import Membership, Organization, Role, User
 
 
 def test_create_organization_makes_its_first_admin_with_a_link_to_set_a_password(client, db):

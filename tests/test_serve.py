@@ -14,14 +14,15 @@ from urllib.parse import urlencode
 from django.conf import settings
 
 from cs_platform import embedded
-from cs_platform.demo import DEMO_PASSWORD
+from demo.people import DEMO_PASSWORD
 from tests import processes
 
 
 def test_serve_runs_the_seeded_demo_and_stops_everything_on_ctrl_c(tmp_path):
     home, port = tmp_path / "tend", processes.free_port()
     env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(TEND_HOME=str(home), PORT=str(port), WEB_CONCURRENCY="1", TEND_TESTING="0")
+    # The smallest demo: this is about the runner, not the data (demo/tests has those).
+    env.update(TEND_HOME=str(home), PORT=str(port), WEB_CONCURRENCY="1", TEND_TESTING="0", TEND_DEMO_SCALE="0.1")
     runner = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--seed-demo"],
         cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -9,7 +9,11 @@ class UsageConfig(AppConfig):
     verbose_name = "Product usage"
 
     def ready(self) -> None:
+        from accounts import sections
         from cs_platform.navigation import NavItem, register
+        from usage.card import account_card
+
+        sections.register(account_card, order=10)
 
         register(
             NavItem(

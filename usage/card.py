@@ -1,5 +1,5 @@
-"""Reads of an account's product usage for people and programs: the Account 360's usage
-card (chart series, adoption list, headline metrics), in a fixed number of queries."""
+"""The Account 360's usage card: chart series, adoption list and headline metrics of one
+account's product usage, read in a fixed number of queries."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from dataclasses import dataclass
 
 from django.db.models import IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Concat
+from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Account
+from accounts.sections import Card
 from usage.models import AccountUsage, EventDefinition, EventRole, UsageDaily
 
 CHART_DAYS = 90
@@ -139,3 +142,14 @@ def usage_card(account: Account, today: dt.date | None = None) -> UsageCard:
         series=daily_series(account, today=today),
         features=adoption(account, today=today),
     )
+
+
+# Chart.js and the chart's own script, served as Tend's static files (CSP: 'self' only).
+CHART_SCRIPTS = ("vendor/chart.umd.min.js", "tend/usage_chart.js")
+
+
+def account_card(request: HttpRequest, account: Account) -> Card:
+    """The usage card as the Account 360 shows it (registered in ``UsageConfig.ready``)."""
+    usage = usage_card(account)
+    html = render_to_string("usage/partials/usage_card.html", {"usage": usage, "account": account}, request=request)
+    return Card(html=html, scripts=CHART_SCRIPTS if usage.has_usage else ())

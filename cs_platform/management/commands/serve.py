@@ -17,11 +17,8 @@ import time
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django_scopes import scopes_disabled
 
-from cs_platform import embedded
-from cs_platform.demo import DEMO_PASSWORD, DEMO_PEOPLE
-from cs_platform.models import Organization
+from cs_platform import banner, embedded
 
 STOP_GRACE_SECONDS = 20
 
@@ -92,17 +89,11 @@ class Command(BaseCommand):
 
     def _banner(self, url: str) -> None:
         lines = ["", f"  Tend is running at {url}", ""]
-        with scopes_disabled():
-            demo = Organization.objects.filter(slug="flowfuse").exists()
-        if demo:
-            lines.append(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
-            width = max(len(email) for email, _, _ in DEMO_PEOPLE)
-            for email, name, role in DEMO_PEOPLE:
-                lines.append(f"    {email.ljust(width)}  {role.label:<18} {name}")
-            lines.append("    admin@flowfuse.example is also in a second organization, Nodewave Labs.")
-        else:
-            lines.append("  No demo data: run `make demo`, or create an organization with")
-            lines.append("  `python manage.py create_organization --name … --slug … --admin-email …`.")
+        extra = banner.lines()
+        lines += extra or [
+            "  No demo data: run `make demo`, or create an organization with",
+            "  `python manage.py create_organization --name … --slug … --admin-email …`.",
+        ]
         lines += ["", "  Press Ctrl-C to stop web, worker, beat and the embedded servers.", ""]
         self.stdout.write("\n".join(lines))
 

@@ -11,8 +11,7 @@ Services stamp what they write "now". Demo history is back-dated afterwards (tie
 stage moves, a champion leaving, completed tasks), so the demo looks like a year and a
 half of work rather than one afternoon.
 
-The vocabulary (company names, people, ARR by tier, timeline wording) is public so that
-``bench/generate.py`` builds its scale organization from the same material.
+The cohorts are ``demo.cohorts``'s, the words ``demo.vocabulary``'s.
 """
 
 from __future__ import annotations
@@ -38,243 +37,16 @@ from accounts.models import (
     StageChange,
     Task,
     TaskSource,
-    Tier,
     TierChange,
-    Touch,
 )
-from cs_platform.demo import DemoContext, seeder
+from demo.people import DemoContext
 from cs_platform.models import Organization, User
-
-# --- The cohorts -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TierSpec:
-    name: str
-    description: str
-    touch: str
-    check_in_cadence_days: int | None
-    qbr_arr_threshold: int | None  # minor units
-    arr_range: tuple[int, int]  # major units; drawn skewed towards the low end, as real books are
-    share: float  # of the accounts
-    activities: tuple[int, int]  # timeline entries over a year: more touch, more history
-    contacts: tuple[int, int]
-    open_tasks: tuple[int, int]
-
-
-QBR_THRESHOLD = 1_000_000  # 10,000.00 a year
-TIERS: list[TierSpec] = [
-    TierSpec("Trial", "Not paying for services", Touch.AUTOMATED, None, None, (0, 0), 0.38, (0, 4), (1, 2), (0, 1)),
-    TierSpec("Starter", "Low number of Node-RED instances", Touch.POOLED, 90, None, (1_000, 5_000), 0.37, (3, 9), (1, 3), (0, 1)),
-    TierSpec(
-        "Premium", "Team of users, collaboration on applications", Touch.POOLED, 30, QBR_THRESHOLD,
-        (10_000, 60_000), 0.18, (10, 26), (2, 4), (0, 2),
-    ),
-    TierSpec(
-        "Enterprise", "Large scale applications, extensive use of FlowFuse's features", Touch.DEDICATED, 14,
-        QBR_THRESHOLD, (80_000, 400_000), 0.07, (28, 60), (3, 5), (1, 2),
-    ),
-]
-TIER_SPECS = {spec.name: spec for spec in TIERS}
-PAID_TIERS = [spec.name for spec in TIERS if spec.arr_range[1] > 0]
-
-CSM, CSM2, AE, MANAGER, ADMIN = (
-    "csm@flowfuse.example", "csm2@flowfuse.example", "ae@flowfuse.example",
-    "manager@flowfuse.example", "admin@flowfuse.example",
-)
-# Trials are tech touch (nobody); the two CSMs split the paid cohorts, sharing Premium.
-DEMO_COVERAGE = {"Trial": [], "Starter": [CSM2], "Premium": [CSM, CSM2], "Enterprise": [CSM]}
-
-
-def arr_for(spec: TierSpec, rng: random.Random) -> int:
-    """A plausible ARR for the cohort, in minor units, rounded as a price list would be."""
-    low, high = spec.arr_range
-    if high == 0:
-        return 0
-    major = rng.triangular(low, high, low)
-    step = 1_000 if high > 50_000 else 100 if high > 5_000 else 10
-    return int(round(major / step) * step) * 100
-
-
-def tiers_create(*, organization: Organization, actor: User | None, coverage: dict[str, list[User]]) -> dict[str, Tier]:
-    """The four cohorts of seed 001, positioned 1–4, with the CSMs covering each."""
-    existing = {tier.name: tier for tier in Tier.objects.filter(organization=organization)}
-    return {
-        spec.name: services.tier_save(
-            organization=organization, actor=actor, tier=existing.get(spec.name), csms=coverage.get(spec.name, []),
-            name=spec.name, position=position, description=spec.description, touch=spec.touch,
-            check_in_cadence_days=spec.check_in_cadence_days, qbr_arr_threshold=spec.qbr_arr_threshold,
-        )
-        for position, spec in enumerate(TIERS, start=1)
-    }
-
-
-# --- Companies and people ----------------------------------------------------------
-
-# (place, legal form, top-level domain): where FlowFuse's growers and plants are.
-PLACES = [
-    ("Nordic", "A/S", "dk"), ("Jutland", "A/S", "dk"), ("Skane", "AB", "se"), ("Uppland", "AB", "se"),
-    ("Fjordland", "AS", "no"), ("Rhine Valley", "GmbH", "de"), ("Bavarian", "GmbH", "de"),
-    ("Black Forest", "GmbH", "de"), ("Alpine", "AG", "ch"), ("Brabant", "B.V.", "nl"), ("Westland", "B.V.", "nl"),
-    ("Flevo", "B.V.", "nl"), ("Flanders", "NV", "be"), ("Loire", "SAS", "fr"), ("Provence", "SAS", "fr"),
-    ("Ebro", "S.L.", "es"), ("Andalusian", "S.L.", "es"), ("Po Valley", "S.r.l.", "it"), ("Yorkshire", "Ltd", "co.uk"),
-    ("Cotswold", "Ltd", "co.uk"), ("Highland", "Ltd", "co.uk"), ("Shannon", "Ltd", "ie"), ("Cascadia", "Inc.", "com"),
-    ("Great Lakes", "Inc.", "com"), ("Prairie", "Inc.", "com"), ("Central Valley", "Inc.", "com"),
-    ("Ozark", "LLC", "com"), ("Gulf Coast", "LLC", "com"), ("Hudson", "Inc.", "com"), ("Ontario", "Inc.", "ca"),
-    ("Fraser", "Ltd", "ca"), ("Murray River", "Pty Ltd", "com.au"), ("Canterbury", "Ltd", "co.nz"),
-    ("Waikato", "Ltd", "co.nz"),
-]
-DESCRIPTORS = [
-    "Greenfield", "Sunrise", "Evergreen", "Silverline", "Ironbridge", "Bluewater", "Northstar", "Clearwater",
-    "Redwood", "Oakridge", "Summit", "Harvest Moon", "Copperleaf", "Stonebridge", "Meadowbrook", "Windmill",
-    "Riverside", "Highfield", "Brightwater", "Granite", "Golden Acre", "Tidewater",
-]
-
-
-@dataclass(frozen=True)
-class Sector:
-    businesses: tuple[str, ...]
-    use_cases: tuple[str, ...]  # what they build with Node-RED on FlowFuse
-
-
-SECTORS = {
-    "growing": Sector(
-        ("Hydroponics", "Vertical Farms", "Greenhouses", "Growers", "Aquaponics", "Mushroom Farms", "Orchards",
-         "Nurseries", "Berry Farms", "Vineyards", "Seed Company", "Agritech"),
-        ("greenhouse climate control", "irrigation scheduling", "nutrient dosing telemetry",
-         "grow-light energy optimisation", "cold-room monitoring"),
-    ),
-    "food": Sector(
-        ("Dairy Cooperative", "Creamery", "Poultry", "Meat Processing", "Bakeries", "Brewing Company", "Bottling",
-         "Food Processing", "Cold Storage"),
-        ("pasteuriser line monitoring", "CIP cycle tracking", "fermentation tank telemetry",
-         "OEE dashboards for the filling line", "HACCP temperature logging"),
-    ),
-    "manufacturing": Sector(
-        ("Precision Castings", "Packaging", "Plastics", "Metalworks", "Machine Works", "Automotive Components",
-         "Textiles", "Foundry", "Paper Mill", "Glassworks", "Electronics Assembly", "Robotics"),
-        ("OEE dashboards on the press line", "replacing a legacy SCADA HMI", "PLC data collection over OPC UA",
-         "predictive maintenance alerts", "MES integration for work orders"),
-    ),
-    "infrastructure": Sector(
-        ("Water Utilities", "Energy Systems", "Wind Services", "Biogas", "Pumps & Valves", "Cold Chain Logistics",
-         "Industrial Controls", "Sensor Systems"),
-        ("pump station telemetry", "remote asset monitoring over MQTT", "energy metering across sites",
-         "alarm routing to on-call engineers", "edge gateways on 4G routers"),
-    ),
-}
-SITES = ["Aarhus Plant", "Rotterdam Site", "Lyon Works", "Ohio Plant", "Bremen Site", "Valencia Farm", "Leeds Works",
-         "Ghent Plant", "Ontario Site", "Porto Facility", "Malmo Plant", "Krakow Works"]
-
-
-@dataclass(frozen=True)
-class Company:
-    name: str
-    brand: str  # the name without its legal form, for naming a group's sites
-    domain: str
-    sector: str
-    use_case: str
-
-
-def company(rng: random.Random) -> Company:
-    """A made-up customer: "Westland Greenhouses B.V.", westland-greenhouses.nl."""
-    sector_name = rng.choice(list(SECTORS))
-    sector = SECTORS[sector_name]
-    business = rng.choice(sector.businesses)
-    place, legal, tld = rng.choice(PLACES)
-    first = place if rng.random() < 0.5 else rng.choice(DESCRIPTORS)
-    brand = f"{first} {business}"
-    name = brand + (f" {legal}" if rng.random() < 0.4 else "")
-    domain = f"{slugify(f'{first} {business.split()[0]}')}.{tld}"
-    return Company(name=name, brand=brand, domain=domain, sector=sector_name, use_case=rng.choice(sector.use_cases))
-
-
-FIRST_NAMES = [
-    "Anna", "Lars", "Sanne", "Jonas", "Emma", "Pieter", "Ingrid", "Mateo", "Lucia", "Henrik", "Freya", "Tobias",
-    "Claire", "Marco", "Aisha", "Ravi", "Chloe", "Ethan", "Mia", "Noah", "Olivia", "Liam", "Hannah", "Felix",
-    "Nora", "Jakob", "Elena", "Hugo", "Zoe", "Samuel", "Ines", "Oscar", "Maja", "Daniel", "Leila", "Kenji",
-]
-LAST_NAMES = [
-    "Jensen", "Bakker", "de Vries", "Muller", "Schmidt", "Nielsen", "Andersson", "Garcia", "Rossi", "Dubois",
-    "Murphy", "Walsh", "Smith", "Johnson", "Brown", "Taylor", "Wilson", "Martin", "Lindqvist", "Hansen",
-    "Visser", "Peeters", "Moreau", "Fischer", "Weber", "Kowalski", "Novak", "Silva", "Costa", "Tanaka",
-]
-TITLES = {
-    ContactRole.CHAMPION: ["Automation Engineer", "OT Lead", "Head of Digital Operations", "Controls Engineer",
-                           "Greenhouse Systems Manager", "Industry 4.0 Lead"],
-    ContactRole.EXECUTIVE_SPONSOR: ["VP Operations", "COO", "Plant Director", "CTO", "Head of Manufacturing",
-                                    "Managing Director"],
-    ContactRole.ADMIN: ["IT Administrator", "Systems Administrator", "Network Engineer"],
-    ContactRole.USER: ["Process Engineer", "Head Grower", "Maintenance Technician", "Data Analyst",
-                       "Production Supervisor", "Quality Engineer"],
-    ContactRole.BILLING: ["Finance Manager", "Accounts Payable", "Procurement Lead"],
-}
-
-
-def person(rng: random.Random, domain: str) -> tuple[str, str]:
-    """A name and a work e-mail address at ``domain``."""
-    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-    return f"{first} {last}", f"{slugify(first)}.{slugify(last).replace('-', '')}@{domain}"
-
-
-# --- Timeline wording ---------------------------------------------------------------
-
-TIMELINE = {
-    ActivityKind.NOTE: [
-        ("Usage review: {n} Node-RED instances running", "Growth is steady; the team is building on {use_case}."),
-        ("Internal: {use_case} rollout on track", "Champion is positive; next step is the second site."),
-        ("Device agent offline on {n} devices", "Firmware update on their gateways; support ticket opened."),
-        ("Flagged: instance count dropped", "Fewer active flows this month. Ask at the next check-in."),
-        ("Expansion idea", "They asked about high availability for production flows."),
-    ],
-    ActivityKind.CALL: [
-        ("Check-in call", "Walked through {use_case}; no blockers."),
-        ("Call: MQTT connection drops", "Broker keep-alive too low on their side; shared the fix."),
-        ("Renewal conversation", "Budget confirmed; they want a multi-year option."),
-        ("Call with the champion", "They need help convincing IT about the device agent."),
-    ],
-    ActivityKind.MEETING: [
-        ("Kickoff: onboarding plan", "Goals and success criteria confirmed; first flows this week."),
-        ("QBR: {use_case}", "Reviewed value delivered, instance growth and the roadmap."),
-        ("Workshop: dashboards with FlowFuse", "Built a first dashboard together; recording shared."),
-        ("Architecture review", "High availability and snapshots for production flows."),
-        ("Executive business review", "Sponsor wants {use_case} at every site next year."),
-    ],
-    ActivityKind.EMAIL_SENT: [
-        ("Node-RED best practices for {use_case}", ""),
-        ("Your onboarding checklist", "Connect your first device, invite your team, take a snapshot."),
-        ("Follow-up: action items from our call", ""),
-        ("FlowFuse release notes: new device agent features", ""),
-    ],
-    ActivityKind.EMAIL_RECEIVED: [
-        ("Re: provisioning the device agent", "How do we enrol 50 gateways at once?"),
-        ("Re: SSO setup", "Our IT team wants SAML with Entra ID."),
-        ("Question: pricing for more instances", ""),
-        ("Re: snapshot rollback", "Worked perfectly, thanks."),
-    ],
-}
-# Trials are tech touch: their timeline is mostly the automated nurture sequence (seed 002).
-TRIAL_NURTURE = [
-    ("Trial nurture: connect your first device", "Automated e-mail."),
-    ("Trial nurture: build a dashboard in ten minutes", "Automated e-mail."),
-    ("Trial nurture: invite your team", "Automated e-mail."),
-    ("Your trial ends soon", "Automated e-mail: upgrade prompt."),
-]
-KIND_WEIGHTS = {
-    ActivityKind.NOTE: 25, ActivityKind.CALL: 18, ActivityKind.MEETING: 14,
-    ActivityKind.EMAIL_SENT: 26, ActivityKind.EMAIL_RECEIVED: 17,
-}
-
-
-def timeline_entry(rng: random.Random, kind: str, use_case: str) -> tuple[str, str]:
-    subject, body = rng.choice(TIMELINE[kind])
-    n = rng.randint(3, 60)
-    return subject.format(n=n, use_case=use_case), body.format(n=n, use_case=use_case)
-
-
-# --- The demo organization's book ---------------------------------------------------
+from demo.cohorts import ADMIN, AE, CSM, CSM2, DEMO_COVERAGE, MANAGER, PAID_TIERS, TIER_SPECS, TIERS, TierSpec, arr_for, tiers_create
+from demo.vocabulary import KIND_WEIGHTS, SITES, TITLES, TRIAL_NURTURE, Company, company, person, timeline_entry
 
 ACCOUNT_COUNT = 300
+# The fewest accounts that still hold every cohort, stage, parent and conversion (``--scale``).
+MIN_ACCOUNTS = 150
 HANDOFF_COUNT = 25
 CONVERSIONS = 7  # of the handoffs, trials turning into paying customers; the rest are new logos
 PARENTS = 3
@@ -359,7 +131,7 @@ class _Book:
         )
         self.stages = {stage.name: stage for stage in services.stages_create_defaults(organization=self.organization)}
         self.names: set[str] = set()
-        self.hubspot_ids = iter(self.rng.sample(range(4_000_000, 9_999_999), ACCOUNT_COUNT + HANDOFF_COUNT))
+        self.hubspot_ids = iter(self.rng.sample(range(4_000_000, 9_999_999), account_count(ctx.scale) + HANDOFF_COUNT))
 
     # -- helpers
 
@@ -683,7 +455,11 @@ class _Book:
             self.complete(task, on=due + dt.timedelta(days=rng.randint(-3, 2)))
 
 
-@seeder(order=10)
+def account_count(scale: float) -> int:
+    """How many accounts the book holds at ``scale`` (1: the full demo)."""
+    return max(MIN_ACCOUNTS, round(ACCOUNT_COUNT * scale))
+
+
 def seed_accounts(ctx: DemoContext) -> None:
     """FlowFuse's cohorts and book of business: accounts, people, timeline, tasks, handoffs."""
     # Dates are the organization's: "due today" must mean today in Amsterdam.
@@ -695,7 +471,7 @@ def _seed(ctx: DemoContext) -> None:
     book, rng = _Book(ctx), ctx.rng
     new_logos = HANDOFF_COUNT - CONVERSIONS
     sizes = [rng.randint(2, 4) for _ in range(PARENTS)]
-    plans = [book.plan(tier=tier) for tier in _tier_quotas(ACCOUNT_COUNT - new_logos - sum(sizes), rng)]
+    plans = [book.plan(tier=tier) for tier in _tier_quotas(account_count(ctx.scale) - new_logos - sum(sizes), rng)]
     parents = rng.sample([p for p in plans if p.path[-1] == "Enterprise" and p.active and p.path == ["Enterprise"]], PARENTS)
     rng.shuffle(parents)
     for plan in plans:

@@ -11,13 +11,12 @@ mid-window and ramp up, churned ones stop. A few product groups are left unknown
 purpose (a trial team that never became an account, a customer's staging team, a user
 with no team), so the "Unmatched usage" page has something to show.
 
-``TEND_DEMO_USAGE_SCALE`` (default 1) shrinks the number of people and API calls, for tests.
+At a smaller ``DemoContext.scale`` (``seed_demo --scale``) each account has fewer people and API calls.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -26,9 +25,9 @@ from django.db import connection
 from django.utils.text import slugify
 
 from accounts import services as account_services
-from accounts.demo import FIRST_NAMES, LAST_NAMES
+from demo.vocabulary import FIRST_NAMES, LAST_NAMES
 from accounts.models import Account, AccountStatus, Contact
-from cs_platform.demo import DemoContext, seeder
+from demo.people import DemoContext
 from cs_platform.models import Organization
 from usage import services
 from usage.ingest.store import ingest_segment
@@ -410,11 +409,6 @@ def define_events(ctx: DemoContext) -> int:
     return len(definitions) - len(existing)
 
 
-def usage_scale() -> float:
-    return float(os.environ.get("TEND_DEMO_USAGE_SCALE", "1"))
-
-
-@seeder(order=40)
 def seed_product_usage(ctx: DemoContext) -> None:
     """Feature definitions, product ids and 90 days of events, ingested and rolled up."""
     from usage.rollups import account_usage_refresh, rollup_dirty_days
@@ -426,7 +420,7 @@ def seed_product_usage(ctx: DemoContext) -> None:
     if ids:
         accounts = accounts.filter(id__in=ids)
     accounts = list(accounts)
-    usage = _Usage(ctx, usage_scale())
+    usage = _Usage(ctx, ctx.scale)
     shapes: dict[str, int] = {}
     people = 0
     for account in accounts:

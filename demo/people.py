@@ -1,9 +1,4 @@
-"""Demo data: ``seed_demo`` builds the demo organizations from seeders that apps register.
-
-An app adds its own demo data by defining ``<app>/demo.py`` with functions decorated
-``@seeder(order=N)``; each receives the ``DemoContext`` and may add to it (for example
-the accounts it made) for seeders that run after it.
-"""
+"""The demo's people, its password and the context every builder receives and adds to."""
 
 from __future__ import annotations
 
@@ -14,6 +9,7 @@ from typing import Any, Callable
 from cs_platform.models import Organization, Role, User
 
 DEMO_PASSWORD = "tend-demo-2026"
+MAIN_SLUG = "flowfuse"
 
 # Seed 001's company: its cohorts, in the order customers are meant to move through them.
 DEMO_COHORTS = ["Trial", "Starter", "Premium", "Enterprise"]
@@ -36,7 +32,9 @@ class DemoContext:
     rng: random.Random
     log: Callable[[str], None]
     cohorts: list[str] = field(default_factory=lambda: list(DEMO_COHORTS))
-    # Seeders share what they made here, e.g. data["accounts"].
+    # 1 is the full demo; less gives fewer accounts and people of the same shape (for tests).
+    scale: float = 1.0
+    # Builders share what they made here, e.g. data["accounts"].
     data: dict[str, Any] = field(default_factory=dict)
 
     def people_with_role(self, role: str) -> list[User]:
@@ -44,20 +42,17 @@ class DemoContext:
         return [user for email, user in self.people.items() if roles.get(email) == role]
 
 
-_SEEDERS: list[tuple[int, Callable[[DemoContext], None]]] = []
+def demo_logins() -> list[str]:
+    """The demo's logins for ``serve``'s banner, when the demo organization exists."""
+    from django_scopes import scopes_disabled
 
-
-def seeder(order: int) -> Callable[[Callable[[DemoContext], None]], Callable[[DemoContext], None]]:
-    def register(function: Callable[[DemoContext], None]) -> Callable[[DemoContext], None]:
-        if all(existing is not function for _, existing in _SEEDERS):
-            _SEEDERS.append((order, function))
-        return function
-
-    return register
-
-
-def seeders() -> list[Callable[[DemoContext], None]]:
-    from django.utils.module_loading import autodiscover_modules
-
-    autodiscover_modules("demo")
-    return [function for _, function in sorted(_SEEDERS, key=lambda item: item[0])]
+    # Whether the demo was seeded: a question about the installation, not about one tenant.
+    with scopes_disabled():
+        if not Organization.objects.filter(slug=MAIN_SLUG).exists():
+            return []
+    width = max(len(email) for email, _, _ in DEMO_PEOPLE)
+    return [
+        f"  Demo logins (password for all: {DEMO_PASSWORD}):",
+        *(f"    {email.ljust(width)}  {role.label:<18} {name}" for email, name, role in DEMO_PEOPLE),
+        "    admin@flowfuse.example is also in a second organization, Nodewave Labs.",
+    ]

@@ -1,7 +1,8 @@
-"""Build (or rebuild) the demo organizations and their people; apps add their data via seeders."""
+"""Build (or rebuild) the demo organizations and their people, then run the demo's builders."""
 
 from __future__ import annotations
 
+import os
 import random
 
 from django.core.management.base import BaseCommand
@@ -9,10 +10,11 @@ from django.db import transaction
 from django_scopes import scope, scopes_disabled
 
 from cs_platform import services
-from cs_platform.demo import DEMO_PASSWORD, DEMO_PEOPLE, DemoContext, seeders
+from demo.builders import BUILDERS
+from demo.people import DEMO_PASSWORD, DEMO_PEOPLE, MAIN_SLUG, DemoContext
 from cs_platform.models import Organization, Role, User
 
-MAIN = {"name": "FlowFuse", "slug": "flowfuse", "time_zone": "Europe/Amsterdam", "currency": "USD"}
+MAIN = {"name": "FlowFuse", "slug": MAIN_SLUG, "time_zone": "Europe/Amsterdam", "currency": "USD"}
 # A second, smaller organization so the switcher has somewhere to go.
 SANDBOX = {"name": "Nodewave Labs", "slug": "nodewave", "time_zone": "America/New_York", "currency": "USD"}
 SANDBOX_PEOPLE = [("admin@nodewave.example", "Maya Torres", Role.ADMIN)]
@@ -23,8 +25,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=2026, help="Random seed, for repeatable data.")
+        parser.add_argument(
+            "--scale", type=float, default=float(os.environ.get("TEND_DEMO_SCALE", "1")),
+            help="1 (or TEND_DEMO_SCALE) for the full demo; less for fewer accounts and people of the same shape.",
+        )
 
-    def handle(self, *args, seed: int, **options) -> None:
+    def handle(self, *args, seed: int, scale: float, **options) -> None:
         with transaction.atomic():
             self._remove_previous()
             people = {email: self._person(email, name) for email, name, _ in DEMO_PEOPLE + SANDBOX_PEOPLE}
@@ -37,9 +43,10 @@ class Command(BaseCommand):
                     organization=organization,
                     people={email: people[email] for email, _, _ in DEMO_PEOPLE},
                     rng=random.Random(seed),
+                    scale=scale,
                     log=lambda text: self.stdout.write(f"  {text}"),
                 )
-                for function in seeders():
+                for function in BUILDERS:
                     self.stdout.write(f"Seeding {function.__module__}.{function.__name__}…")
                     function(context)
             sandbox = services.organization_create(creator=people[SANDBOX_PEOPLE[0][0]], **SANDBOX)
