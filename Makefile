@@ -22,7 +22,8 @@ demo: install  ## install, migrate, seed the demo organizations and run web + wo
 run: install  ## the same without re-seeding
 	$(PY) manage.py serve
 
-test: install  ## the whole suite (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set)
+test: install  ## import contracts (pyproject.toml), then the whole suite (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install  ## every benchmark, or one: make bench ONLY=<name>

@@ -7,7 +7,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-# The raw event table, partitioned by month (integrations/partitions.py has the plan).
+# The raw event table, partitioned by month (usage/partitions.py has the plan).
 # No foreign keys and no identity column (PostgreSQL 15 cannot give a partitioned table
 # one): ids come from a plain sequence. Every index leads with organization_id.
 RAW_EVENTS = """
@@ -39,18 +39,24 @@ CREATE INDEX integrations_usageevent_unmatched_group ON integrations_usageevent 
 
 
 def first_partitions(apps, schema_editor):
+    """Three months back and three ahead; ingestion makes any other month it meets.
+
+    Written out here rather than imported from ``usage.partitions``: a migration keeps
+    doing what it did when it was written, whatever that module becomes.
+    """
     import datetime as dt
 
-    from usage import partitions
-
-    # Three months back and three ahead; ingestion makes any other month it meets.
     today = dt.date.today()
-    start = (today.replace(day=1) - dt.timedelta(days=80)).replace(day=1)
+    year, month = (today.replace(day=1) - dt.timedelta(days=80)).replace(day=1).timetuple()[:2]
     with schema_editor.connection.cursor() as cursor:
-        month = partitions.month_of(start)
         for _ in range(7):
-            cursor.execute(partitions.create_sql(month))
-            month = partitions._next(month)
+            following = (year + 1, 1) if month == 12 else (year, month + 1)
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS integrations_usageevent_p{year:04d}{month:02d} "
+                f"PARTITION OF integrations_usageevent FOR VALUES FROM ('{year:04d}-{month:02d}-01 00:00+00') "
+                f"TO ('{following[0]:04d}-{following[1]:02d}-01 00:00+00')"
+            )
+            year, month = following
 
 
 class Migration(migrations.Migration):
