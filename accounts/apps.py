@@ -11,14 +11,14 @@ class AccountsConfig(AppConfig):
         from cs_platform.navigation import NavItem, register, set_landing
 
         post_save.connect(_give_new_organization_default_stages, sender=Organization, dispatch_uid="accounts-default-stages")
-        set_landing(Role.CSM, "portfolio")  # the portfolio is the CSM's home
+        set_landing(Role.CSM, "accounts:portfolio")  # the portfolio is the CSM's home
         register(
-            NavItem("Portfolio", "portfolio", also_active_for=("account_detail",)),
-            NavItem("My tasks", "my_tasks"),
-            NavItem("Handoffs", "handoff_list", capability="handoffs.view", also_active_for=("handoff_create",)),
-            NavItem("Log a handoff", "handoff_create", capability="handoffs.log"),
-            NavItem("Cohort migration", "cohort_migration", capability="reports.view"),
-            NavItem("Tiers & stages", "account_settings", capability="organization.manage", section="settings"),
+            NavItem("Portfolio", "accounts:portfolio", also_active_for=("accounts:account_detail",)),
+            NavItem("My tasks", "accounts:my_tasks"),
+            NavItem("Handoffs", "accounts:handoff_list", capability="handoffs.view", also_active_for=("accounts:handoff_create",)),
+            NavItem("Log a handoff", "accounts:handoff_create", capability="handoffs.log"),
+            NavItem("Cohort migration", "accounts:cohort_migration", capability="reports.view"),
+            NavItem("Tiers & stages", "accounts:account_settings", capability="organization.manage", section="settings"),
         )
 
 

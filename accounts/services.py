@@ -474,8 +474,7 @@ def handoff_notify_csm(*, handoff_id: int) -> None:
     handoff = outbox.claim(handoffs, pk=handoff_id, mark="csm_notified_at")
     if handoff is None:
         return  # told already, or nobody to tell
-    url = settings.SITE_URL + reverse(
-        "account_detail", kwargs={"org_slug": handoff.organization.slug, "account": handoff.account.public_id}
+    url = settings.SITE_URL + reverse("accounts:account_detail", kwargs={"org_slug": handoff.organization.slug, "account": handoff.account.public_id}
     )
     send_mail(
         subject=f"New account handed off to you: {handoff.account.name}",

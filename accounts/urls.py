@@ -1,8 +1,10 @@
-"""Accounts pages, mounted under /o/<org_slug>/."""
+"""Accounts pages, under /o/<org_slug>/ (namespace ``accounts``)."""
 
 from django.urls import include, path
 
 from accounts import views
+
+app_name = "accounts"
 
 urlpatterns = [
     path("", include("accounts.urls_csv")),

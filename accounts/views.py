@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from accounts import sections, selectors, services
 from accounts.filters import InvalidFilters, portfolio_filters_from_query
@@ -59,7 +60,7 @@ def _form_page(
     request: HttpRequest, form, title: str, *, cancel: Account | None = None, cancel_url: str = "", submit: str = "Save", intro: str = ""
 ) -> HttpResponse:
     if cancel is not None:
-        cancel_url = reverse("account_detail", args=[request.organization.slug, cancel.public_id])
+        cancel_url = reverse("accounts:account_detail", args=[request.organization.slug, cancel.public_id])
     return render(
         request, "form_page.html",
         {"form": form, "title": title, "cancel_url": cancel_url, "submit_label": submit, "intro": intro},
@@ -67,6 +68,7 @@ def _form_page(
     )
 
 
+@vary_on_headers("HX-Request")
 def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
     """The CSM's home: their book of accounts, filtered, sorted and paged from the URL."""
     default_owner = "me" if request.membership.role == Role.CSM else ""
@@ -109,6 +111,7 @@ def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
     return render(request, template, context, status=400 if errors else 200)
 
 
+@vary_on_headers("HX-Request")
 def account_detail(request: HttpRequest, org_slug: str, account: str) -> HttpResponse:
     """The Account 360: everything about one customer on one page."""
     account_row = _account(account)
@@ -156,10 +159,11 @@ def account_edit(request: HttpRequest, org_slug: str, account: str) -> HttpRespo
                 form.add_error(field if field in form.fields else None, errors)
         else:
             messages.success(request, f"{account_row.name} saved.")
-            return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
+            return redirect("accounts:account_detail", org_slug=org_slug, account=account_row.public_id)
     return _form_page(request, form, f"Edit {account_row.name}", cancel=account_row)
 
 
+@vary_on_headers("HX-Request")
 @require("accounts.edit")
 @require_POST
 def activity_create(request: HttpRequest, org_slug: str, account: str) -> HttpResponse:
@@ -179,7 +183,7 @@ def activity_create(request: HttpRequest, org_slug: str, account: str) -> HttpRe
         messages.success(request, f"{activity.get_kind_display()} added to the timeline.")
     else:
         messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
-    return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
+    return redirect("accounts:account_detail", org_slug=org_slug, account=account_row.public_id)
 
 
 def _move(request: HttpRequest, account: str, form_class, change, describe) -> HttpResponse:
@@ -191,7 +195,7 @@ def _move(request: HttpRequest, account: str, form_class, change, describe) -> H
         messages.success(request, describe(account_row))
     else:
         messages.error(request, "Choose one of the listed options.")
-    return redirect("account_detail", org_slug=request.organization.slug, account=account_row.public_id)
+    return redirect("accounts:account_detail", org_slug=request.organization.slug, account=account_row.public_id)
 
 
 @require("accounts.edit")
@@ -219,7 +223,7 @@ def contact_create(request: HttpRequest, org_slug: str, account: str) -> HttpRes
     if request.method == "POST" and form.is_valid():
         contact = services.contact_save(account=account_row, actor=request.user, **form.cleaned_data)
         messages.success(request, f"{contact.name} added to {account_row.name}.")
-        return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
+        return redirect("accounts:account_detail", org_slug=org_slug, account=account_row.public_id)
     return _form_page(request, form, f"Add a contact at {account_row.name}", cancel=account_row, submit="Add contact")
 
 
@@ -231,7 +235,7 @@ def contact_edit(request: HttpRequest, org_slug: str, account: str, contact: str
     if request.method == "POST" and form.is_valid():
         services.contact_save(account=account_row, actor=request.user, contact=contact_row, **form.cleaned_data)
         messages.success(request, f"{contact_row.name} saved.")
-        return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
+        return redirect("accounts:account_detail", org_slug=org_slug, account=account_row.public_id)
     return _form_page(request, form, f"Edit {contact_row.name}", cancel=account_row)
 
 
@@ -242,7 +246,7 @@ def contact_left(request: HttpRequest, org_slug: str, account: str, contact: str
     contact_row = get_for_org_or_404(Contact.objects.filter(account=account_row), contact)
     services.contact_mark_left(contact=contact_row, actor=request.user)
     messages.success(request, f"{contact_row.name} marked as having left {account_row.name}.")
-    return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
+    return redirect("accounts:account_detail", org_slug=org_slug, account=account_row.public_id)
 
 
 @require("tasks.work")
@@ -252,7 +256,7 @@ def task_create(request: HttpRequest, org_slug: str, account: str) -> HttpRespon
     if request.method == "POST" and form.is_valid():
         task = services.task_create(account=account_row, actor=request.user, **form.cleaned_data)
         messages.success(request, f"Task “{task.title}” added for {task.owner or 'nobody yet'}.")
-        return redirect("account_detail", org_slug=org_slug, account=account_row.public_id)
+        return redirect("accounts:account_detail", org_slug=org_slug, account=account_row.public_id)
     return _form_page(request, form, f"New task for {account_row.name}", cancel=account_row, submit="Add task")
 
 
@@ -260,6 +264,7 @@ def my_tasks(request: HttpRequest, org_slug: str) -> HttpResponse:
     return render(request, "accounts/my_tasks.html", {"buckets": selectors.tasks_for(request.user)})
 
 
+@vary_on_headers("HX-Request")
 @require("tasks.work")
 @require_POST
 def task_complete(request: HttpRequest, org_slug: str, task: str) -> HttpResponse:
@@ -272,7 +277,7 @@ def task_complete(request: HttpRequest, org_slug: str, task: str) -> HttpRespons
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return redirect(back)
-    return redirect("my_tasks", org_slug=org_slug)
+    return redirect("accounts:my_tasks", org_slug=org_slug)
 
 
 @require("handoffs.log")
@@ -290,7 +295,7 @@ def handoff_create(request: HttpRequest, org_slug: str) -> HttpResponse:
         )
         who = handoff.csm or "nobody yet: no CSM covers that tier"
         messages.success(request, f"{handoff.account.name} handed off to {who}.")
-        return redirect("handoff_list", org_slug=org_slug)
+        return redirect("accounts:handoff_list", org_slug=org_slug)
     return _form_page(
         request, form, "Log a deal-commit handoff", submit="Hand off to CS",
         intro="The CSM engages as soon as you commit to the deal, before it closes: tell them what the customer wants.",
@@ -355,8 +360,8 @@ def tier_edit(request: HttpRequest, org_slug: str, tier: str | None = None) -> H
             form.add_error(None, error)
         else:
             messages.success(request, f"Tier {saved.name} saved.")
-            return redirect("account_settings", org_slug=org_slug)
-    return _form_page(request, form, f"Tier {tier_row.name}" if tier_row else "New tier", cancel_url=reverse("account_settings", args=[org_slug]))
+            return redirect("accounts:account_settings", org_slug=org_slug)
+    return _form_page(request, form, f"Tier {tier_row.name}" if tier_row else "New tier", cancel_url=reverse("accounts:account_settings", args=[org_slug]))
 
 
 @require("organization.manage")
@@ -370,6 +375,6 @@ def stage_edit(request: HttpRequest, org_slug: str, stage: str | None = None) ->
             form.add_error(None, error)
         else:
             messages.success(request, f"Stage {saved.name} saved.")
-            return redirect("account_settings", org_slug=org_slug)
-    return _form_page(request, form, f"Stage {stage_row.name}" if stage_row else "New stage", cancel_url=reverse("account_settings", args=[org_slug]))
+            return redirect("accounts:account_settings", org_slug=org_slug)
+    return _form_page(request, form, f"Stage {stage_row.name}" if stage_row else "New stage", cancel_url=reverse("accounts:account_settings", args=[org_slug]))
 

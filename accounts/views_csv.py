@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from accounts import exports, import_jobs, imports
 from accounts.filters import portfolio_filters_from_query
@@ -82,7 +83,7 @@ def account_import(request: HttpRequest, org_slug: str) -> HttpResponse:
         except imports.ImportRejected as rejected:
             errors = rejected.errors
         else:
-            return redirect("account_import_map", org_slug=org_slug, upload=upload.public_id)
+            return redirect("accounts:account_import_map", org_slug=org_slug, upload=upload.public_id)
     return render(
         request,
         "accounts/import_upload.html",
@@ -101,7 +102,7 @@ def account_import(request: HttpRequest, org_slug: str) -> HttpResponse:
 def account_import_map(request: HttpRequest, org_slug: str, upload: str) -> HttpResponse:
     staged = _upload_or_404(request, upload)
     if staged.state != ImportState.STAGED:
-        return redirect("account_import_status", org_slug=org_slug, upload=staged.public_id)
+        return redirect("accounts:account_import_status", org_slug=org_slug, upload=staged.public_id)
     if request.method != "POST":
         return _render_map(request, staged, staged.columns or imports.guess_columns(staged.kind, staged.headers))
     columns = [request.POST.get(f"column_{index}", "") for index in range(len(staged.headers))]
@@ -109,7 +110,7 @@ def account_import_map(request: HttpRequest, org_slug: str, upload: str) -> Http
     if plan.errors:
         return _render_map(request, staged, columns, errors=plan.errors)
     if not imports.upload_confirm_mapping(upload=staged, columns=columns):
-        return redirect("account_import_status", org_slug=org_slug, upload=staged.public_id)  # queued meanwhile
+        return redirect("accounts:account_import_status", org_slug=org_slug, upload=staged.public_id)  # queued meanwhile
     return _render_map(request, staged, columns, plan=plan)
 
 
@@ -118,10 +119,10 @@ def account_import_map(request: HttpRequest, org_slug: str, upload: str) -> Http
 def account_import_run(request: HttpRequest, org_slug: str, upload: str) -> HttpResponse:
     """Import a checked upload: here if it is small, else in a worker; also *Try again* for one that failed."""
     job = _upload_or_404(request, upload)
-    status = redirect("account_import_status", org_slug=org_slug, upload=job.public_id)
+    status = redirect("accounts:account_import_status", org_slug=org_slug, upload=job.public_id)
     if job.columns is None:
         messages.error(request, "Check the column mapping first: the import runs the mapping its preview showed.")
-        return redirect("account_import_map", org_slug=org_slug, upload=job.public_id)
+        return redirect("accounts:account_import_map", org_slug=org_slug, upload=job.public_id)
     if job.state == ImportState.STAGED and job.row_count <= settings.ACCOUNT_IMPORT_INLINE_ROWS:
         try:
             result = import_jobs.job_run_inline(organization=request.organization, actor=request.user, job=job)
@@ -131,13 +132,14 @@ def account_import_run(request: HttpRequest, org_slug: str, upload: str) -> Http
         if result is None:
             return status  # a second submit, while the first was importing
         messages.success(request, result.summary)
-        return redirect("portfolio", org_slug=org_slug)
+        return redirect("accounts:portfolio", org_slug=org_slug)
     # Too long for one request (or tried again): a worker runs it, and the status page
     # follows it. Queued already, running or done: a second submit only shows where it stands.
     import_jobs.job_queue(organization=request.organization, actor=request.user, job=job)
     return status
 
 
+@vary_on_headers("HX-Request")
 @require("accounts.import")
 @require_GET
 def account_import_status(request: HttpRequest, org_slug: str, upload: str) -> HttpResponse:

@@ -9,4 +9,4 @@ class ApiConfig(AppConfig):
     def ready(self) -> None:
         from cs_platform.navigation import NavItem, register
 
-        register(NavItem("API tokens", "api_tokens", capability="api_tokens.manage", section="settings"))
+        register(NavItem("API tokens", "api:tokens", capability="api_tokens.manage", section="settings"))

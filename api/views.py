@@ -245,7 +245,7 @@ def api_tokens(request: HttpRequest, org_slug: str) -> HttpResponse:
     """The organization's tokens, and the form making a new one (shown once)."""
     return credential_page(
         request, model=ApiToken, form_class=ApiTokenForm, template="api/tokens.html",
-        context={"tokens": selectors.api_tokens(), "api_url": request.build_absolute_uri(reverse("api_accounts"))},
+        context={"tokens": selectors.api_tokens(), "api_url": request.build_absolute_uri(reverse("api_v1:accounts"))},
     )
 
 
@@ -261,4 +261,4 @@ def api_token_revoke(request: HttpRequest, org_slug: str, token: str) -> HttpRes
         messages.success(
             request, f"Revoked “{row.label}” ({row.prefix}…). Anything still using it is refused from its next request."
         )
-    return redirect("api_tokens", org_slug=org_slug)
+    return redirect("api:tokens", org_slug=org_slug)

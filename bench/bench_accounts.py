@@ -62,7 +62,7 @@ def run() -> Iterator[dict]:
     floor = measure(_get(client, "/healthz/"), repeat=REPEAT * 2, warmup=WARMUP)
     yield {"name": "accounts.empty_view", **floor, "ratio": 1.0}
 
-    portfolio = reverse("portfolio", kwargs={"org_slug": organization.slug})
+    portfolio = reverse("accounts:portfolio", kwargs={"org_slug": organization.slug})
     for name, query in PORTFOLIO_QUERIES:
         sql, params, page = _portfolio_sql(organization, query, me_id=csm.pk)
         raw = measure(lambda: _execute(sql, params), repeat=REPEAT, warmup=WARMUP)
@@ -73,7 +73,7 @@ def run() -> Iterator[dict]:
             "ratio_raw": _ratio(figures, raw),
         }
 
-    detail = reverse("account_detail", kwargs={"org_slug": organization.slug, "account": book.heavy_account})
+    detail = reverse("accounts:account_detail", kwargs={"org_slug": organization.slug, "account": book.heavy_account})
     figures = measure(_get(client, detail), repeat=REPEAT, warmup=WARMUP)
     with scope(organization=organization):
         entries = selectors.account_for_360(book.heavy_account).activities.count()

@@ -15,14 +15,14 @@ class CsPlatformConfig(AppConfig):
         logs.install(markers=[kind.MARKER for kind in credential_kinds()])
 
         register(
-            NavItem("Overview", "org_home"),
-            NavItem("Organization", "organization_settings", capability="organization.manage", section="settings"),
+            NavItem("Overview", "cs_platform:org_home"),
+            NavItem("Organization", "cs_platform:organization_settings", capability="organization.manage", section="settings"),
             NavItem(
                 "Members",
-                "members",
+                "cs_platform:members",
                 capability="members.manage",
                 section="settings",
-                also_active_for=("invitation_create", "member_remove"),
+                also_active_for=("cs_platform:invitation_create", "cs_platform:member_remove"),
             ),
-            NavItem("Audit log", "audit_log", capability="audit.view", section="settings"),
+            NavItem("Audit log", "cs_platform:audit_log", capability="audit.view", section="settings"),
         )

@@ -17,7 +17,7 @@ class NavItem:
     # None: every member sees it; otherwise the capability it needs (see access.CAPABILITIES).
     capability: str | None = None
     section: str = "work"
-    # Other url names under this entry, so it is highlighted on their pages too.
+    # Other (namespaced) url names under this entry, so it is highlighted on their pages too.
     also_active_for: tuple[str, ...] = ()
 
 
@@ -33,7 +33,7 @@ def register(*items: NavItem) -> None:
 def navigation_for(request: HttpRequest) -> list[dict]:
     """The sections and entries this member may see, with the current page marked."""
     organization = request.organization
-    current = request.resolver_match.url_name if request.resolver_match else None
+    current = request.resolver_match.view_name if request.resolver_match else None
     sections = []
     for section, title in SECTIONS.items():
         entries = [
@@ -60,4 +60,4 @@ def set_landing(role: str, url_name: str) -> None:
 
 
 def landing_url_name(role: str) -> str:
-    return _LANDING.get(role, "org_home")
+    return _LANDING.get(role, "cs_platform:org_home")

@@ -152,7 +152,7 @@ def invitation_create(*, organization: Organization, actor: User, email: str, ro
 
 
 def invitation_url(token: str) -> str:
-    return settings.SITE_URL + reverse("invitation_accept", kwargs={"token": token})
+    return settings.SITE_URL + reverse("cs_platform:invitation_accept", kwargs={"token": token})
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from cs_platform import clean, selectors, services
 from cs_platform.access import can, require
@@ -41,7 +42,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if chosen is None and len(memberships) == 1:
         chosen = memberships[0]
     if chosen is None:
-        return redirect("organizations")
+        return redirect("cs_platform:organizations")
     return redirect(landing_url_name(chosen.role), org_slug=chosen.organization.slug)
 
 
@@ -71,7 +72,7 @@ def organization_settings(request: HttpRequest, org_slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         services.organization_update(organization=organization, actor=request.user, **form.cleaned_data)
         messages.success(request, "Organization settings saved.")
-        return redirect("organization_settings", org_slug=organization.slug)
+        return redirect("cs_platform:organization_settings", org_slug=organization.slug)
     return render(request, "cs_platform/organization_settings.html", {"form": form})
 
 
@@ -101,7 +102,7 @@ def invitation_create(request: HttpRequest, org_slug: str) -> HttpResponse:
             form.add_error(None, error)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}. The link is valid for 14 days.")
-            return redirect("members", org_slug=org_slug)
+            return redirect("cs_platform:members", org_slug=org_slug)
     return render(request, "cs_platform/invitation_form.html", {"form": form})
 
 
@@ -115,9 +116,10 @@ def invitation_revoke(request: HttpRequest, org_slug: str, invitation: str) -> H
         messages.error(request, _error_text(error))
     else:
         messages.success(request, f"Invitation for {invitation_row.email} revoked; its link no longer works.")
-    return redirect("members", org_slug=org_slug)
+    return redirect("cs_platform:members", org_slug=org_slug)
 
 
+@vary_on_headers("HX-Request")
 @require("members.manage")
 @require_POST
 def member_role(request: HttpRequest, org_slug: str, member: str) -> HttpResponse:
@@ -142,7 +144,7 @@ def member_role(request: HttpRequest, org_slug: str, member: str) -> HttpRespons
         messages.error(request, error)
     else:
         messages.success(request, f"{membership.user} is now {membership.get_role_display()}.")
-    return redirect("members", org_slug=org_slug)
+    return redirect("cs_platform:members", org_slug=org_slug)
 
 
 @require("members.manage")
@@ -156,14 +158,15 @@ def member_remove(request: HttpRequest, org_slug: str, member: str) -> HttpRespo
         else:
             messages.success(request, f"{membership.user} was removed from {request.organization.name}.")
             if membership.user_id == request.user.id:
-                return redirect("home")
-        return redirect("members", org_slug=org_slug)
+                return redirect("cs_platform:home")
+        return redirect("cs_platform:members", org_slug=org_slug)
     return render(request, "cs_platform/member_remove.html", {"m": membership})
 
 
 MAX_AUDIT_FAMILY_LENGTH = 100
 
 
+@vary_on_headers("HX-Request")
 @require("audit.view")
 def audit_log(request: HttpRequest, org_slug: str) -> HttpResponse:
     # Unstorable or overlong: a 400 naming the filter (clean.Invalid, answered by cs_platform.bad_input).

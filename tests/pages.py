@@ -79,6 +79,8 @@ class Page:
     forms: list[Form]
     # path -> the query parameters the page's links (and htmx GETs) send there.
     links: dict[str, set[str]]
+    # The addresses (path and query) the page's htmx asks for by GET.
+    htmx_gets: list[str] = field(default_factory=list)
 
     def post_forms(self, to: str | None = None) -> list[Form]:
         """The page's POST forms (those that change something), optionally only those submitting to ``to``."""
@@ -121,6 +123,9 @@ def read_html(html: str | bytes, url: str) -> Page:
     """The forms and link parameters of a page served at ``url``."""
     soup = BeautifulSoup(html, "html.parser")
     page = Page(url=url, forms=[], links={})
+    for element in soup.find_all(attrs={"hx-get": True}):
+        address = urlsplit(urljoin(url, element["hx-get"]))
+        page.htmx_gets.append(address.path + (f"?{address.query}" if address.query else ""))
     for link in soup.find_all(attrs={"href": True}) + soup.find_all(attrs={"hx-get": True}):
         for address in (link.get("href"), link.get("hx-get")):
             if address and "?" in address:

@@ -17,8 +17,8 @@ class UsageConfig(AppConfig):
 
         register(
             NavItem(
-                "Usage data", "usage_sources", capability="usage.manage", section="settings",
-                also_active_for=("usage_unmatched", "usage_upload", "usage_connectors", "usage_connector_detail"),
+                "Usage data", "usage:sources", capability="usage.manage", section="settings",
+                also_active_for=("usage:unmatched", "usage:upload", "usage:connectors", "usage:connector_detail"),
             ),
-            NavItem("Features & events", "event_definitions", capability="usage.manage", section="settings"),
+            NavItem("Features & events", "usage:event_definitions", capability="usage.manage", section="settings"),
         )

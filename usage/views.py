@@ -47,7 +47,7 @@ def write_key_revoke(request: HttpRequest, org_slug: str, key: str) -> HttpRespo
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, f"Revoked “{row.label}” ({row.prefix}…). Events sent with it are refused from now on.")
-    return redirect("usage_sources", org_slug=org_slug)
+    return redirect("usage:sources", org_slug=org_slug)
 
 
 class MapForm(forms.Form):
@@ -77,7 +77,7 @@ def usage_unmatched_map(request: HttpRequest, org_slug: str) -> HttpResponse:
     if "rematch" in request.POST:
         moved = services.unmatched_rematch(organization=request.organization, actor=request.user)
         messages.success(request, f"{moved} events now match an account." if moved else "No unmatched group matches an account yet.")
-        return redirect("usage_unmatched", org_slug=org_slug)
+        return redirect("usage:unmatched", org_slug=org_slug)
     form = MapForm(request.POST)
     if form.is_valid():
         try:
@@ -94,7 +94,7 @@ def usage_unmatched_map(request: HttpRequest, org_slug: str) -> HttpResponse:
                 f"{form.cleaned_data['identifier']} is now {account.name}'s: {moved} past events count from the next rollup, "
                 "and new ones match by themselves.",
             )
-            return redirect("usage_unmatched", org_slug=org_slug)
+            return redirect("usage:unmatched", org_slug=org_slug)
     return render(request, "usage/unmatched.html", _unmatched_context(form, form.data), status=400)
 
 
@@ -117,7 +117,7 @@ def event_definitions(request: HttpRequest, org_slug: str) -> HttpResponse:
             form.add_error(None, error)
         else:
             messages.success(request, f"Added “{definition.shown_name}” ({definition.get_role_display().lower()}).")
-            return redirect("event_definitions", org_slug=org_slug)
+            return redirect("usage:event_definitions", org_slug=org_slug)
     definitions = list(selectors.event_definitions())
     groups = [
         (role, [definition for definition in definitions if definition.role == role.value]) for role in EventRole
@@ -134,7 +134,7 @@ def event_definition_delete(request: HttpRequest, org_slug: str, definition: str
     row = get_for_org_or_404(EventDefinition.objects.all(), definition)
     services.event_definition_delete(definition=row, actor=request.user)
     messages.success(request, f"Removed “{row.shown_name}”; the last 90 days are being recounted without it.")
-    return redirect(reverse("event_definitions", kwargs={"org_slug": org_slug}))
+    return redirect(reverse("usage:event_definitions", kwargs={"org_slug": org_slug}))
 
 
 class UsageUploadForm(forms.Form):

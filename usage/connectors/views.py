@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from cs_platform import secrets
 from cs_platform.access import require
@@ -80,7 +81,7 @@ def _form_page(request: HttpRequest, org_slug: str, connector: UsageConnector | 
         else:
             verb = "Saved" if connector else "Created"
             messages.success(request, f"{verb} “{saved.name}”. Use Run now to import straight away.")
-            return redirect("usage_connector_detail", org_slug=org_slug, connector=saved.public_id)
+            return redirect("usage:connector_detail", org_slug=org_slug, connector=saved.public_id)
     response = render(
         request,
         "usage/connectors/form.html",
@@ -93,16 +94,19 @@ def _form_page(request: HttpRequest, org_slug: str, connector: UsageConnector | 
     return response
 
 
+@vary_on_headers("HX-Request")
 @require("usage.manage")
 def usage_connector_create(request: HttpRequest, org_slug: str) -> HttpResponse:
     return _form_page(request, org_slug, None)
 
 
+@vary_on_headers("HX-Request")
 @require("usage.manage")
 def usage_connector_edit(request: HttpRequest, org_slug: str, connector: str) -> HttpResponse:
     return _form_page(request, org_slug, _connector(connector))
 
 
+@vary_on_headers("HX-Request")
 @require("usage.manage")
 def usage_connector_detail(request: HttpRequest, org_slug: str, connector: str) -> HttpResponse:
     row = _connector(connector)
@@ -130,7 +134,7 @@ def usage_connector_run(request: HttpRequest, org_slug: str, connector: str) -> 
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, f"Run of “{row.name}” queued. Its outcome appears below.")
-    return redirect("usage_connector_detail", org_slug=org_slug, connector=row.public_id)
+    return redirect("usage:connector_detail", org_slug=org_slug, connector=row.public_id)
 
 
 @require("usage.manage")
@@ -139,4 +143,4 @@ def usage_connector_delete(request: HttpRequest, org_slug: str, connector: str) 
     row = _connector(connector)
     removed = services.connector_delete(connector=row, actor=request.user)
     messages.success(request, f"Deleted “{row.name}” and the {removed} usage rows it had imported.")
-    return redirect("usage_connectors", org_slug=org_slug)
+    return redirect("usage:connectors", org_slug=org_slug)

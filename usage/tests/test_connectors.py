@@ -358,30 +358,30 @@ def form_data(product, **overrides) -> dict:
 
 
 def test_admin_creates_a_connector_and_sees_it_listed(as_admin, org, product, django_assert_max_num_queries):
-    page = as_admin.get(url("usage_connector_create"))
+    page = as_admin.get(url("usage:connector_create"))
     assert page.status_code == 200 and b"account_external_id" in page.content
 
-    response = as_admin.post(url("usage_connector_create"), form_data(product))
+    response = as_admin.post(url("usage:connector_create"), form_data(product))
     with scope(organization=org):
         connector = UsageConnector.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == url("usage_connector_detail", connector=connector.public_id)
+    assert response["Location"] == url("usage:connector_detail", connector=connector.public_id)
     assert connector.schedule_minutes == ConnectorSchedule.DAILY and connector.created_by.email == "admin@flowfuse.example"
 
     with django_assert_max_num_queries(12):
-        listing = as_admin.get(url("usage_connectors"))
+        listing = as_admin.get(url("usage:connectors"))
     assert listing.status_code == 200 and b"Product DB" in listing.content
 
 
 def test_form_errors_say_what_is_wrong(as_admin, org, product):
     response = as_admin.post(
-        url("usage_connector_create"),
+        url("usage:connector_create"),
         form_data(product, name="", dsn="mysql://u:topsecret@db/x", query="DELETE FROM daily_usage"),
     )
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert errors["name"] == ["This field is required."]
-    response = as_admin.post(url("usage_connector_create"), form_data(product, dsn="mysql://u:topsecret@db/x", query="DELETE FROM daily_usage"))
+    response = as_admin.post(url("usage:connector_create"), form_data(product, dsn="mysql://u:topsecret@db/x", query="DELETE FROM daily_usage"))
     errors = response.context["form"].errors
     assert errors["dsn"] == ["“mysql://” is not a PostgreSQL connection string: it must start with postgresql://."]
     assert errors["query"] == ["The query must start with SELECT or WITH (it starts with “DELETE”): connectors only read."]
@@ -391,18 +391,18 @@ def test_form_errors_say_what_is_wrong(as_admin, org, product):
 
 
 def test_test_connection_shows_sample_rows_or_the_error(as_admin, org, product):
-    partial = as_admin.post(url("usage_connector_create"), form_data(product, action="test"), HTTP_HX_REQUEST="true")
+    partial = as_admin.post(url("usage:connector_create"), form_data(product, action="test"), HTTP_HX_REQUEST="true")
     assert partial.status_code == 200
     assert b"<html" not in partial.content and b"Connected" in partial.content and b"C-404" in partial.content
 
     failing = as_admin.post(
-        url("usage_connector_create"), form_data(product, action="test", dsn="postgresql://u:topsecret@127.0.0.1:1/x"),
+        url("usage:connector_create"), form_data(product, action="test", dsn="postgresql://u:topsecret@127.0.0.1:1/x"),
         HTTP_HX_REQUEST="true",
     )
     assert b"Could not connect" in failing.content and b"topsecret" not in failing.content
 
     # Without JavaScript the button posts the form: the whole page comes back, with the result.
-    fallback = as_admin.post(url("usage_connector_create"), form_data(product, action="test"))
+    fallback = as_admin.post(url("usage:connector_create"), form_data(product, action="test"))
     assert b"<html" in fallback.content and b"Connected" in fallback.content
     with scope(organization=org):
         assert not UsageConnector.objects.exists()
@@ -412,11 +412,11 @@ def test_edit_never_shows_the_password_and_keeps_it_when_left_empty(as_admin, or
     dsn = "postgresql://reader:s3cret-pw@db.example.com/product"
     with scope(organization=org):
         connector = make_connector(org, product, dsn=dsn)
-    for page in (url("usage_connector_edit", connector=connector.public_id), url("usage_connector_detail", connector=connector.public_id)):
+    for page in (url("usage:connector_edit", connector=connector.public_id), url("usage:connector_detail", connector=connector.public_id)):
         response = as_admin.get(page)
         assert response.status_code == 200 and b"s3cret-pw" not in response.content and b"db.example.com" in response.content
 
-    response = as_admin.post(url("usage_connector_edit", connector=connector.public_id), form_data(product, dsn="", name="Renamed"))
+    response = as_admin.post(url("usage:connector_edit", connector=connector.public_id), form_data(product, dsn="", name="Renamed"))
     assert response.status_code == 302
     with scope(organization=org):
         connector.refresh_from_db()
@@ -426,9 +426,9 @@ def test_edit_never_shows_the_password_and_keeps_it_when_left_empty(as_admin, or
 def test_run_now_button_runs_and_the_detail_page_shows_the_outcome(as_admin, org, accounts, product, django_capture_on_commit_callbacks):
     connector = make_connector(org, product)
     with django_capture_on_commit_callbacks(execute=True):
-        response = as_admin.post(url("usage_connector_run", connector=connector.public_id))
+        response = as_admin.post(url("usage:connector_run", connector=connector.public_id))
     assert response.status_code == 302
-    detail = as_admin.get(url("usage_connector_detail", connector=connector.public_id))
+    detail = as_admin.get(url("usage:connector_detail", connector=connector.public_id))
     content = detail.content.decode()
     assert 'data-status="succeeded"' in content
     assert "C-404" in content and "C-405" in content
@@ -438,19 +438,19 @@ def test_a_csm_may_not_manage_connectors(client, csm, org, product):
     with scope(organization=org):
         connector = make_connector(org, product)
     client.force_login(csm)
-    assert client.get(url("usage_connectors")).status_code == 403
-    assert client.get(url("usage_connector_create")).status_code == 403
-    assert client.post(url("usage_connector_run", connector=connector.public_id)).status_code == 403
+    assert client.get(url("usage:connectors")).status_code == 403
+    assert client.get(url("usage:connector_create")).status_code == 403
+    assert client.post(url("usage:connector_run", connector=connector.public_id)).status_code == 403
 
 
 def test_another_organization_sees_nothing_of_a_connector(client, stranger, org, other_org, product):
     with scope(organization=org):
         connector = make_connector(org, product)
     client.force_login(stranger)
-    for name in ("usage_connector_detail", "usage_connector_edit"):
+    for name in ("usage:connector_detail", "usage:connector_edit"):
         assert client.get(url(name, connector=connector.public_id)).status_code == 404
         assert client.get(url(name, "elsewhere", connector=connector.public_id)).status_code == 404
-    for name in ("usage_connector_run", "usage_connector_delete"):
+    for name in ("usage:connector_run", "usage:connector_delete"):
         assert client.post(url(name, "elsewhere", connector=connector.public_id)).status_code == 404
     with scope(organization=org):
         assert UsageConnector.objects.filter(pk=connector.pk).exists() and not ConnectorRun.objects.exists()

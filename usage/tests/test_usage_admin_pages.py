@@ -40,23 +40,23 @@ def test_unmatched_page_lists_groups_and_users_and_maps_one(client, org, admin, 
         {"type": "identify", "userId": "solo", "messageId": "c", "traits": {"email": "solo@gmail.example"}},
     )
     client.force_login(admin)
-    page = client.get(url(org, "usage_unmatched")).content.decode()
+    page = client.get(url(org, "usage:unmatched")).content.decode()
     assert "team-9" in page and "solo@gmail.example" in page
     assert '<option value="Acme Robotics">' in page  # account names suggested as you type
     response = client.post(
-        url(org, "usage_unmatched_map"), {"kind": "group", "identifier": "team-9", "account": "acme robotics"}, follow=True
+        url(org, "usage:unmatched_map"), {"kind": "group", "identifier": "team-9", "account": "acme robotics"}, follow=True
     )
     assert "2 past events count from the next rollup" in response.content.decode()
     with scope(organization=org):
         assert AccountExternalId.objects.get(external_id="team-9").account == acme
         assert AuditEntry.objects.filter(action="usage.unmatched_mapped").exists()
-    assert "team-9" not in client.get(url(org, "usage_unmatched")).content.decode()
+    assert "team-9" not in client.get(url(org, "usage:unmatched")).content.decode()
 
 
 def test_mapping_to_an_unknown_account_says_so_and_changes_nothing(client, org, admin, acme):
     send(org, {"type": "track", "userId": "u1", "event": "E", "messageId": "a"})
     client.force_login(admin)
-    response = client.post(url(org, "usage_unmatched_map"), {"kind": "user", "identifier": "u1", "account": "Nobody Inc"})
+    response = client.post(url(org, "usage:unmatched_map"), {"kind": "user", "identifier": "u1", "account": "Nobody Inc"})
     assert response.status_code == 400
     assert "No account is called “Nobody Inc”" in response.content.decode()
     with connection.cursor() as cursor:
@@ -69,21 +69,21 @@ def test_rematch_picks_up_accounts_imported_later(client, org, admin, acme):
     with scope(organization=org):
         AccountExternalId.objects.create(organization=org, account=acme, source="csv", external_id="late")
     client.force_login(admin)
-    response = client.post(url(org, "usage_unmatched_map"), {"rematch": "1"}, follow=True)
+    response = client.post(url(org, "usage:unmatched_map"), {"rematch": "1"}, follow=True)
     assert "1 events now match an account" in response.content.decode()
 
 
 def test_the_feature_list_is_edited_and_recounts_the_recent_past(client, org, admin):
     client.force_login(admin)
-    response = client.post(url(org, "event_definitions"), {"role": "feature", "event_name": "Flow Deployed", "label": "Deploy flows"})
+    response = client.post(url(org, "usage:event_definitions"), {"role": "feature", "event_name": "Flow Deployed", "label": "Deploy flows"})
     assert response.status_code == 302
     with scope(organization=org):
         definition = EventDefinition.objects.get()
         assert (definition.role, definition.shown_name) == (EventRole.FEATURE, "Deploy flows")
         assert DirtyDay.objects.filter(day=timezone.now().date()).exists()  # the last 90 days are rolled up again
-    duplicate = client.post(url(org, "event_definitions"), {"role": "feature", "event_name": "Flow Deployed"})
+    duplicate = client.post(url(org, "usage:event_definitions"), {"role": "feature", "event_name": "Flow Deployed"})
     assert duplicate.status_code == 400 and "already exists" in duplicate.content.decode()
-    client.post(url(org, "event_definition_delete", definition=definition.public_id))
+    client.post(url(org, "usage:event_definition_delete", definition=definition.public_id))
     with scope(organization=org):
         assert not EventDefinition.objects.exists()
 

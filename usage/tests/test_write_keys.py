@@ -17,7 +17,7 @@ from usage.models import WriteKey
 
 def test_admin_creates_a_key_that_is_shown_once_and_works(client, org, admin, password):
     client.force_login(admin)
-    url = reverse("usage_sources", kwargs={"org_slug": org.slug})
+    url = reverse("usage:sources", kwargs={"org_slug": org.slug})
     response = client.post(url, {"label": "Web app (production)"})
     assert response.status_code == 200
     plaintext = response.context["created"]["plaintext"]
@@ -39,7 +39,7 @@ def test_admin_creates_a_key_that_is_shown_once_and_works(client, org, admin, pa
 
 def test_a_label_is_required(client, org, admin):
     client.force_login(admin)
-    response = client.post(reverse("usage_sources", kwargs={"org_slug": org.slug}), {"label": ""})
+    response = client.post(reverse("usage:sources", kwargs={"org_slug": org.slug}), {"label": ""})
     assert response.status_code == 200 and response.context["form"].errors["label"]
     with scope(organization=org):
         assert not WriteKey.objects.exists()
@@ -47,16 +47,16 @@ def test_a_label_is_required(client, org, admin):
 
 def test_revoking_from_the_page(client, org, admin):
     client.force_login(admin)
-    client.post(reverse("usage_sources", kwargs={"org_slug": org.slug}), {"label": "Old"})
+    client.post(reverse("usage:sources", kwargs={"org_slug": org.slug}), {"label": "Old"})
     with scope(organization=org):
         key = WriteKey.objects.get()
-    response = client.post(reverse("write_key_revoke", kwargs={"org_slug": org.slug, "key": key.public_id}), follow=True)
+    response = client.post(reverse("usage:write_key_revoke", kwargs={"org_slug": org.slug, "key": key.public_id}), follow=True)
     assert "Revoked" in response.content.decode()
     key.refresh_from_db()
     assert key.revoked_at is not None
 
 
-@pytest.mark.parametrize("name", ["usage_sources", "usage_unmatched", "event_definitions"])
+@pytest.mark.parametrize("name", ["usage:sources", "usage:unmatched", "usage:event_definitions"])
 def test_only_admins_manage_usage_settings(client, org, csm, name):
     client.force_login(csm)
     assert client.get(reverse(name, kwargs={"org_slug": org.slug})).status_code == 403
