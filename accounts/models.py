@@ -406,7 +406,7 @@ class AccountImport(TenantModel):
     """An uploaded CSV file of accounts or contacts, from its column mapping to its outcome.
 
     Kept in PostgreSQL rather than the cache, so a Redis restart loses no upload, and a
-    large import run by a worker (``accounts.import_jobs``) has a state that survives the
+    large import run by a worker (``accounts.imports.jobs``) has a state that survives the
     worker: staged → queued → running → done | failed.
     """
 

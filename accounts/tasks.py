@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from accounts import import_jobs
-from accounts.import_jobs import run_account_import  # noqa: F401
+from accounts.imports import jobs as import_jobs
+from accounts.imports.jobs import run_account_import  # noqa: F401
 from accounts.services import notify_csm_of_handoff  # noqa: F401
 
 

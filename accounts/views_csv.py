@@ -14,11 +14,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from accounts import exports, import_jobs, imports
+from accounts import exports, imports
+from accounts.imports import jobs as import_jobs
 from accounts.filters import portfolio_filters_from_query
-from accounts.models import AccountImport, ImportState
+from accounts.models import AccountImport, ImportKind, ImportState
 from accounts.selectors import portfolio
 from cs_platform.access import require
+from cs_platform.csv_files import MAX_BYTES, MAX_ROWS, ImportRejected, RowError
 
 MAP_TEMPLATE = "accounts/import_map.html"
 
@@ -26,8 +28,8 @@ MAP_TEMPLATE = "accounts/import_map.html"
 class UploadForm(forms.Form):
     kind = forms.ChoiceField(
         label="The file holds",
-        choices=imports.ImportKind.choices,
-        initial=imports.ImportKind.ACCOUNTS,
+        choices=ImportKind.choices,
+        initial=ImportKind.ACCOUNTS,
         widget=forms.RadioSelect,
     )
     # Empty files pass here so the import can say what it expects instead.
@@ -48,7 +50,7 @@ def _render_map(
     upload: AccountImport,
     columns: list[str],
     *,
-    errors: list[imports.RowError] | None = None,
+    errors: list[RowError] | None = None,
     plan: imports.Plan | None = None,
 ) -> HttpResponse:
     errors = list(errors or [])
@@ -74,13 +76,13 @@ def _render_map(
 @require("accounts.import")
 def account_import(request: HttpRequest, org_slug: str) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
-    errors: list[imports.RowError] = []
+    errors: list[RowError] = []
     if request.method == "POST" and form.is_valid():
         try:
             upload = imports.upload_stage(
                 organization=request.organization, kind=form.cleaned_data["kind"], file=form.cleaned_data["file"]
             )
-        except imports.ImportRejected as rejected:
+        except ImportRejected as rejected:
             errors = rejected.errors
         else:
             return redirect("accounts:account_import_map", org_slug=org_slug, upload=upload.public_id)
@@ -91,9 +93,9 @@ def account_import(request: HttpRequest, org_slug: str) -> HttpResponse:
             "form": form,
             "errors": errors[: imports.MAX_ERRORS_SHOWN],
             "error_count": len(errors),
-            "kinds": [(kind, label, imports.fields_of(kind)) for kind, label in imports.ImportKind.choices],
-            "max_rows": imports.MAX_ROWS,
-            "max_megabytes": imports.MAX_BYTES // 1024 // 1024,
+            "kinds": [(kind, label, imports.fields_of(kind)) for kind, label in ImportKind.choices],
+            "max_rows": MAX_ROWS,
+            "max_megabytes": MAX_BYTES // 1024 // 1024,
         },
     )
 
@@ -126,7 +128,7 @@ def account_import_run(request: HttpRequest, org_slug: str, upload: str) -> Http
     if job.state == ImportState.STAGED and job.row_count <= settings.ACCOUNT_IMPORT_INLINE_ROWS:
         try:
             result = import_jobs.job_run_inline(organization=request.organization, actor=request.user, job=job)
-        except imports.ImportRejected as rejected:
+        except ImportRejected as rejected:
             # Something changed since the preview (a tier renamed, a member removed): nothing was written.
             return _render_map(request, job, job.columns, errors=rejected.errors)
         if result is None:
@@ -159,7 +161,7 @@ def account_import_status(request: HttpRequest, org_slug: str, upload: str) -> H
 @require("accounts.import")
 @require_GET
 def account_import_template(request: HttpRequest, org_slug: str, kind: str) -> HttpResponse:
-    if kind not in imports.ImportKind.values:
+    if kind not in ImportKind.values:
         raise Http404("There are example files for accounts and contacts only.")
     response = HttpResponse(imports.template_csv(kind), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="tend-{kind}-example.csv"'

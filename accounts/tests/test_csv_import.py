@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_scopes import scope
 
 from accounts import imports
+from accounts.imports import uploads
 from accounts.models import Account, AccountExternalId, Contact, ContactRole, StageChange, TierChange
 from accounts.services import account_create, account_update, tier_save
 from cs_platform.models import AuditEntry, Role
@@ -292,10 +293,10 @@ def test_files_that_cannot_be_read_are_refused_at_upload(importer, org, text, me
 
 
 def test_files_over_the_limits_are_refused(importer, org, monkeypatch):
-    monkeypatch.setattr(imports, "MAX_ROWS", 2)
+    monkeypatch.setattr(uploads, "MAX_ROWS", 2)
     response = _upload(importer, "External id,Name\nA-1,a\nA-2,b\nA-3,c\n")
     assert "The file has more than 2 rows. Split it into files of at most 2 rows." in response.content.decode()
-    monkeypatch.setattr(imports, "MAX_BYTES", 1024 * 1024)
+    monkeypatch.setattr(uploads, "MAX_BYTES", 1024 * 1024)
     response = _upload(importer, "External id,Name\n" + "A-1,Acme\n" * 200_000)
     assert "The file is 1.7 MB; the limit is 1 MB. Split it into smaller files" in response.content.decode()
 

@@ -16,10 +16,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from accounts import import_jobs, imports
+from accounts import imports
+from accounts.imports import jobs as import_jobs
 from accounts.models import Account, AccountImport, ImportState
 from accounts.services import account_create
-from accounts.import_jobs import run_account_import
+from accounts.imports.jobs import run_account_import
 from accounts.tasks import purge_imports
 from cs_platform import celery_app
 from cs_platform.models import AuditEntry, OutboxMessage

@@ -22,11 +22,11 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from accounts.imports import ImportRejected, ImportResult, run_import
+from accounts.imports.run import ImportResult, run_import
 from accounts.models import AccountImport, ImportState
 from cs_platform import outbox
 from cs_platform.audit import audit_log
-from cs_platform.csv_files import RowError
+from cs_platform.csv_files import ImportRejected, RowError
 from cs_platform.models import Organization, User
 from cs_platform.tenant_task import TenantTask
 from cs_platform.tenancy import active_organization
