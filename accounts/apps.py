@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_save
 
 
 class AccountsConfig(AppConfig):
@@ -7,10 +6,13 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from cs_platform.models import Organization, Role
+        from accounts.services import stages_create_defaults
+        from cs_platform.models import Role
         from cs_platform.navigation import NavItem, register, set_landing
+        from cs_platform.services import organization_set_up_register
 
-        post_save.connect(_give_new_organization_default_stages, sender=Organization, dispatch_uid="accounts-default-stages")
+        # Every new organization starts with the seeds' lifecycle stages.
+        organization_set_up_register(lambda organization: stages_create_defaults(organization=organization))
         set_landing(Role.CSM, "accounts:portfolio")  # the portfolio is the CSM's home
         register(
             NavItem("Portfolio", "accounts:portfolio", also_active_for=("accounts:account_detail",)),
@@ -20,14 +22,3 @@ class AccountsConfig(AppConfig):
             NavItem("Cohort migration", "accounts:cohort_migration", capability="reports.view"),
             NavItem("Tiers & stages", "accounts:account_settings", capability="organization.manage", section="settings"),
         )
-
-
-def _give_new_organization_default_stages(sender, instance, created: bool, **kwargs) -> None:
-    if not created:
-        return
-    from django_scopes import scope
-
-    from accounts.services import stages_create_defaults
-
-    with scope(organization=instance):
-        stages_create_defaults(organization=instance)

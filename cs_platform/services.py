@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Callable
 
 from celery import shared_task
 from django.conf import settings
@@ -26,10 +27,11 @@ from cs_platform.tenant_task import MAIL_RETRY, TenantTask
 def organization_create(
     *, name: str, slug: str, creator: User, time_zone: str = "UTC", currency: str = "USD"
 ) -> Organization:
-    """A new tenant, with its creator as its first admin."""
+    """A new tenant, with its creator as its first admin and every app's set-up done."""
     organization = Organization(name=name, slug=slug, time_zone=time_zone, currency=currency)
     organization.full_clean()
     organization.save()
+    organization_set_up(organization=organization)
     with scope(organization=organization):
         Membership.objects.create(organization=organization, user=creator, role=Role.ADMIN)
         audit_log(
@@ -40,6 +42,24 @@ def organization_create(
             changes={"name": name, "slug": slug},
         )
     return organization
+
+
+# What each app gives a new organization (accounts: the default lifecycle stages), added by
+# the apps above the core from their AppConfig.ready, so the core need not know them.
+_SET_UPS: list[Callable[[Organization], None]] = []
+
+
+def organization_set_up_register(set_up: Callable[[Organization], None]) -> None:
+    if set_up not in _SET_UPS:
+        _SET_UPS.append(set_up)
+
+
+@transaction.atomic
+def organization_set_up(*, organization: Organization) -> None:
+    """Run every app's set-up for ``organization``, in its scope (idempotent set-ups only)."""
+    with scope(organization=organization):
+        for set_up in _SET_UPS:
+            set_up(organization)
 
 
 @transaction.atomic

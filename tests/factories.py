@@ -6,6 +6,7 @@ import factory
 from django_scopes import scopes_disabled
 
 from cs_platform.models import Membership, Organization, Role, User
+from cs_platform.services import organization_set_up
 
 PASSWORD = "correct-horse-battery"
 
@@ -26,11 +27,19 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
+    """An organization as ``organization_create`` leaves it (every app's set-up done), without a creator."""
+
     class Meta:
         model = Organization
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Organization {n}")
     slug = factory.Sequence(lambda n: f"org-{n}")
+
+    @factory.post_generation
+    def set_up(obj, create, extracted, **kwargs):
+        if create:
+            organization_set_up(organization=obj)
 
 
 def member(organization: Organization, role: str = Role.CSM, **user_fields) -> User:
