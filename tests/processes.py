@@ -58,8 +58,19 @@ def wait_until(condition: Callable[[], object], message: str | Callable[[], str]
 
 
 def mail_to(directory: Path) -> dict[str, str]:
-    """A child's environment for mailing into files in ``directory``."""
+    """A child's environment for mailing into files in ``directory`` (read them with ``mails``)."""
     return {"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": str(directory)}
+
+
+# Django's file backend ends every message it has written whole with this line.
+_MESSAGE_END = "\n" + "-" * 79 + "\n"
+
+
+def mails(directory: Path) -> list[str]:
+    """The messages written whole into ``directory`` so far, oldest file first. A file appears
+    before its message is written, so one still being written is not counted yet."""
+    texts = [path.read_text() for path in sorted(directory.glob("*.log"))] if directory.exists() else []
+    return [message for text in texts for message in text.split(_MESSAGE_END) if message.strip() and text.endswith(_MESSAGE_END)]
 
 
 def child_env(**extra: str) -> dict[str, str]:

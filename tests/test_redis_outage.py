@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
@@ -106,10 +105,6 @@ def _waiting(invitation: Invitation) -> OutboxMessage:
     return message
 
 
-def _mails(mail_dir: Path) -> list[str]:
-    return [path.read_text() for path in sorted(mail_dir.glob("*.log"))] if mail_dir.exists() else []
-
-
 def test_while_redis_is_paused_or_stopped_ingestion_sign_in_invitations_and_uploads_work(
     redis_server, web, org, tmp_path
 ):
@@ -147,14 +142,14 @@ def test_what_waited_in_the_outbox_is_sent_once_redis_is_back(redis_server, env,
         redis_server.stop()
         _waiting(_invite(browser, "second@flowfuse.example"))
         redis_server.start()
-        assert _mails(mail_dir) == []
+        assert processes.mails(mail_dir) == []
 
         # A minute on, beat sends outbox-send; the worker, up through both outages, runs it.
         OutboxMessage.objects.update(next_attempt_at=timezone.now())
         called = processes.celery("call", "cs_platform.send_outbox", **env)
         assert called.returncode == 0, called.stderr
-        processes.wait_until(lambda: len(_mails(mail_dir)) == 2, lambda: "Mail missing. The worker's output:\n" + worker.output)
-        mails = {re.search(r"^To: (\S+)$", text, re.M)[1]: text for text in _mails(mail_dir)}
+        processes.wait_until(lambda: len(processes.mails(mail_dir)) == 2, lambda: "Mail missing. The worker's output:\n" + worker.output)
+        mails = {re.search(r"^To: (\S+)$", text, re.M)[1]: text for text in processes.mails(mail_dir)}
         assert set(mails) == {"first@flowfuse.example", "second@flowfuse.example"}
         processes.wait_until(lambda: not OutboxMessage.objects.exists(), "Sent tasks stayed in the outbox.")
     link = re.search(r"http://[^/\s]+(/invitations/\S+/)", mails["first@flowfuse.example"])[1]
