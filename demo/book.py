@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
-from django.utils.text import slugify
 
 from accounts import services
 from accounts.models import (
@@ -40,9 +38,10 @@ from accounts.models import (
     TierChange,
 )
 from demo.people import DemoContext
-from cs_platform.models import Organization, User
-from demo.cohorts import ADMIN, AE, CSM, CSM2, DEMO_COVERAGE, MANAGER, PAID_TIERS, TIER_SPECS, TIERS, TierSpec, arr_for, tiers_create
-from demo.vocabulary import KIND_WEIGHTS, SITES, TITLES, TRIAL_NURTURE, Company, company, person, timeline_entry
+from demo.plans import AccountPlan, Planner, anniversary
+from cs_platform.models import Organization
+from demo.cohorts import ADMIN, AE, DEMO_COVERAGE, MANAGER, PAID_TIERS, TIER_SPECS, TIERS, arr_for, tiers_create
+from demo.vocabulary import KIND_WEIGHTS, TITLES, TRIAL_NURTURE, person, timeline_entry
 
 ACCOUNT_COUNT = 300
 # The fewest accounts that still hold every cohort, stage, parent and conversion (``--scale``).
@@ -51,15 +50,6 @@ HANDOFF_COUNT = 25
 CONVERSIONS = 7  # of the handoffs, trials turning into paying customers; the rest are new logos
 PARENTS = 3
 CHAMPIONS_LEFT = 6
-HISTORY_DAYS = 540  # 18 months
-STAGE_ROUTES = {
-    "Onboarding": ["Onboarding"],
-    "Adoption": ["Onboarding", "Adoption"],
-    "Retention": ["Onboarding", "Adoption", "Retention"],
-    "Expansion": ["Onboarding", "Adoption", "Retention", "Expansion"],
-    "At-Risk": ["Onboarding", "Adoption", "Retention", "At-Risk"],
-    "Churned": ["Onboarding", "Adoption", "At-Risk", "Churned"],
-}
 UPGRADE_REASONS = {
     "Starter": ["Converted from trial: two instances in production", "Trial ended; card added for the Starter plan"],
     "Premium": ["Team grew to six people collaborating on flows", "Needed staging pipelines and team roles"],
@@ -81,56 +71,18 @@ TASK_TITLES = [
 ]
 
 
-@dataclass
-class _Plan:
-    """One account to be: what it is today and the history that led there."""
-
-    company: Company
-    path: list[str]  # tier names, oldest first; the last is the current tier
-    tier_dates: list[dt.date]
-    stages: list[tuple[str, dt.date]]  # stage route with entry dates
-    owner: User | None
-    ae: User | None
-    arr: int
-    contract_start: dt.date | None = None
-    renewal_date: dt.date | None = None
-    priority: str = Priority.MEDIUM
-    parent: _Plan | None = None
-    from_handoff: bool = False
-    account: Account | None = None
-    contacts: list[Contact] = field(default_factory=list)
-
-    @property
-    def started(self) -> dt.date:
-        return self.stages[0][1]
-
-    @property
-    def tier(self) -> TierSpec:
-        return TIER_SPECS[self.path[-1]]
-
-    @property
-    def stage(self) -> str:
-        return self.stages[-1][0]
-
-    @property
-    def active(self) -> bool:
-        return self.stage != "Churned"
-
-
-class _Book:
-    """Builds the demo organization's accounts, phase by phase, from one random stream."""
+class _Book(Planner):
+    """Writes the demo organization's book, phase by phase, from its plans (``Planner``)."""
 
     def __init__(self, ctx: DemoContext) -> None:
-        self.rng, self.organization = ctx.rng, ctx.organization
+        super().__init__(rng=ctx.rng, today=timezone.localdate(), people=ctx.people)
+        self.organization = ctx.organization
         self.now = timezone.now()
-        self.today = timezone.localdate()
-        self.people = ctx.people
         self.tiers = tiers_create(
             organization=self.organization, actor=self.people[ADMIN],
             coverage={name: [self.people[email] for email in emails] for name, emails in DEMO_COVERAGE.items()},
         )
         self.stages = {stage.name: stage for stage in services.stages_create_defaults(organization=self.organization)}
-        self.names: set[str] = set()
         self.hubspot_ids = iter(self.rng.sample(range(4_000_000, 9_999_999), account_count(ctx.scale) + HANDOFF_COUNT))
 
     # -- helpers
@@ -139,16 +91,6 @@ class _Book:
         """A working-hours moment on ``day`` in the organization's time zone, never in the future."""
         when = timezone.make_aware(dt.datetime.combine(day, dt.time(self.rng.randint(8, 17), self.rng.choice((0, 15, 30, 45)))))
         return min(when, self.now)
-
-    def between(self, start: dt.date, end: dt.date) -> dt.date:
-        return start + dt.timedelta(days=self.rng.randint(0, max(0, (end - start).days)))
-
-    def new_company(self) -> Company:
-        while True:
-            candidate = company(self.rng)
-            if candidate.name not in self.names:
-                self.names.add(candidate.name)
-                return candidate
 
     def backdate(self, account: Account, *, since: dt.datetime, to: dt.datetime) -> None:
         """Move the history a service just wrote (stamped ``since`` or later) to ``to``.
@@ -160,114 +102,9 @@ class _Book:
         Activity.objects.filter(account=account, kind=ActivityKind.SYSTEM, occurred_at__gte=since).update(occurred_at=to)
         Account.objects.filter(pk=account.pk, stage_entered_at__gte=since).update(stage_entered_at=to)
 
-    def owner_for(self, tier: str) -> User | None:
-        covering = DEMO_COVERAGE[tier]
-        if not covering:  # tech touch; the odd promising trial gets a CSM's eye
-            return self.rng.choice([self.people[CSM], self.people[CSM2]]) if self.rng.random() < 0.12 else None
-        return self.people[self.rng.choice(covering)]
-
-    # -- planning
-
-    def plan(self, *, tier: str, started: dt.date | None = None, company: Company | None = None) -> _Plan:
-        rng, today = self.rng, self.today
-        if started is None:
-            started = today - dt.timedelta(days=rng.randint(2, 150) if tier == "Trial" else rng.randint(7, HISTORY_DAYS))
-        age = (today - started).days
-        stages = self.stage_route(tier, started, age)
-        path = self.tier_path(tier, age)
-        # Tier moves happen while the account is healthy: before it turned at risk or churned.
-        last_move = (stages[-1][1] if stages[-1][0] in ("At-Risk", "Churned") else today) - dt.timedelta(days=14)
-        span = max(0, (last_move - started).days)
-        tier_dates = [started] + sorted(started + dt.timedelta(days=rng.randint(span // 4, span)) for _ in path[1:])
-        plan = _Plan(
-            company=company or self.new_company(), path=path, tier_dates=tier_dates, stages=stages,
-            owner=self.owner_for(tier), ae=self.people[AE] if tier != "Trial" else None, arr=arr_for(TIER_SPECS[tier], rng),
-        )
-        self.set_contract(plan)
-        return plan
-
-    def stage_route(self, tier: str, started: dt.date, age: int) -> list[tuple[str, dt.date]]:
-        rng, today = self.rng, self.today
-        chance = rng.random()
-        # Churn needs a lapsed contract, at-risk some history: ~5% and ~8% of the book overall.
-        if age > 150 and chance < 0.085:
-            target = "Churned"
-        elif age > 90 and chance < 0.185:
-            target = "At-Risk"
-        elif age < 45 and tier != "Trial" or age < 21:
-            target = "Onboarding"
-        elif age < 120 or tier == "Trial":
-            target = "Adoption"
-        else:
-            target = rng.choices(["Retention", "Expansion", "Adoption"], weights=[55, 25 if tier in ("Premium", "Enterprise") else 10, 20])[0]
-        route = STAGE_ROUTES[target]
-        if target == "Churned":
-            last = today - dt.timedelta(days=rng.randint(7, min(150, age - 90)))
-        elif target == "At-Risk":
-            last = today - dt.timedelta(days=rng.randint(5, 60))
-        elif target == "Adoption":
-            last = min(started + dt.timedelta(days=rng.randint(21, 40)), today)
-        else:
-            last = started + dt.timedelta(days=int(age * rng.uniform(0.5, 0.95)))
-        steps = len(route) - 1
-        return [(name, started + (last - started) * k // steps if steps else started) for k, name in enumerate(route)]
-
-    def tier_path(self, tier: str, age: int) -> list[str]:
-        """How the account got to ``tier``: seed 001's goal is moving customers down the cohort table."""
-        if age < 90:
-            return [tier]
-        chance = self.rng.random()
-        paths = {
-            "Starter": [(0.45, ["Trial", "Starter"]), (0.50, ["Premium", "Starter"])],
-            "Premium": [(0.20, ["Trial", "Starter", "Premium"]), (0.55, ["Starter", "Premium"]), (0.60, ["Enterprise", "Premium"])],
-            "Enterprise": [(0.15, ["Starter", "Premium", "Enterprise"]), (0.50, ["Premium", "Enterprise"])],
-        }
-        return next((path for limit, path in paths.get(tier, []) if chance < limit), [tier])
-
-    def set_contract(self, plan: _Plan) -> None:
-        """Paid accounts have a yearly contract from the day they first paid; churned ones ended."""
-        paid = [day for name, day in zip(plan.path, plan.tier_dates) if name != "Trial"]
-        plan.contract_start = plan.renewal_date = None
-        if paid and plan.path[-1] != "Trial":
-            plan.contract_start = paid[0]
-            if plan.active:
-                years = 1
-                while _anniversary(plan.contract_start, years) <= self.today:
-                    years += 1
-                plan.renewal_date = _anniversary(plan.contract_start, years)
-            else:
-                plan.renewal_date = plan.stages[-1][1]
-        plan.priority = self.priority_for(plan)
-
-    def priority_for(self, plan: _Plan) -> str:
-        renewing_soon = plan.renewal_date is not None and (plan.renewal_date - self.today).days <= 60
-        if plan.stage == "At-Risk":
-            return Priority.URGENT if self.rng.random() < 0.4 else Priority.HIGH
-        if plan.path[-1] == "Enterprise" or renewing_soon:
-            return Priority.HIGH
-        if plan.path[-1] == "Trial":
-            return Priority.LOW
-        return self.rng.choices([Priority.LOW, Priority.MEDIUM, Priority.HIGH], weights=[15, 75, 10])[0]
-
-    def plan_children(self, parents: list[_Plan], sizes: list[int]) -> list[_Plan]:
-        """Sites of a group: each its own contract, listed under the group's account."""
-        children = []
-        for parent, size in zip(parents, sizes):
-            group = parent.company
-            for site in self.rng.sample(SITES, size):
-                started = self.between(parent.started, self.today - dt.timedelta(days=30))
-                site_company = Company(
-                    name=f"{group.brand} — {site}", brand=group.brand, domain=f"{slugify(site.split()[0])}.{group.domain}",
-                    sector=group.sector, use_case=group.use_case,
-                )
-                child = self.plan(tier=self.rng.choice(["Starter", "Premium"]), started=started, company=site_company)
-                child.parent = parent
-                children.append(child)
-        return children
-
     # -- writing
 
-    def create(self, plan: _Plan) -> Account:
+    def create(self, plan: AccountPlan) -> Account:
         """The account as HubSpot sync would have created it, then its moves between tiers and stages."""
         first_stage = self.stages[plan.stages[0][0]]
         since = timezone.now()
@@ -297,7 +134,7 @@ class _Book:
         change(account=account, **kwargs)
         self.backdate(account, since=since, to=self.moment(day))
 
-    def add_contacts(self, plan: _Plan, *, key_roles: bool) -> None:
+    def add_contacts(self, plan: AccountPlan, *, key_roles: bool) -> None:
         """The people at the account: a champion and, higher up the cohorts, an executive sponsor."""
         rng, spec = self.rng, plan.tier
         roles: list[str] = []
@@ -317,7 +154,7 @@ class _Book:
                 )
             )
 
-    def log_handoff(self, plan: _Plan, *, commit: dt.date, existing: Account | None = None) -> None:
+    def log_handoff(self, plan: AccountPlan, *, commit: dt.date, existing: Account | None = None) -> None:
         """The AE commits a deal (seed 001): a new logo, or a trial turning into a paying customer."""
         rng, tier = self.rng, plan.path[-1]
         _, goals, criteria, has_champion, has_sponsor = rng.choices(HANDOFF_PROFILES, weights=[p[0] for p in HANDOFF_PROFILES])[0]
@@ -359,7 +196,7 @@ class _Book:
         plan.contacts = list(account.contacts.all())
         # The deal closes at the expected date; the contract runs a year from there.
         if expected_close <= self.today:
-            plan.contract_start, plan.renewal_date = expected_close, _anniversary(expected_close, 1)
+            plan.contract_start, plan.renewal_date = expected_close, anniversary(expected_close, 1)
         plan.priority = Priority.HIGH if tier == "Enterprise" else Priority.MEDIUM
         services.account_update(
             account=account, actor=self.people[AE], contract_start=plan.contract_start,
@@ -379,7 +216,7 @@ class _Book:
         services.task_complete(task=task, actor=task.owner)
         Task.objects.filter(pk=task.pk).update(completed_at=self.moment(min(on, self.today)))  # back-dated demo history
 
-    def champion_leaves(self, plan: _Plan) -> None:
+    def champion_leaves(self, plan: AccountPlan) -> None:
         """A departed champion is an early-warning sign (seed 002); a few found a successor."""
         champion = next(c for c in plan.contacts if c.role == ContactRole.CHAMPION)
         left = self.today - dt.timedelta(days=self.rng.randint(3, 40))
@@ -399,7 +236,7 @@ class _Book:
             )
             self.complete(task, on=left + dt.timedelta(days=self.rng.randint(7, 18)))
 
-    def timeline(self, plan: _Plan) -> list[Activity]:
+    def timeline(self, plan: AccountPlan) -> list[Activity]:
         """Notes, calls, meetings and e-mails since the account started: more for higher tiers."""
         rng, spec = self.rng, plan.tier
         started, age = plan.started, (self.today - plan.started).days
@@ -429,7 +266,7 @@ class _Book:
             )
         return entries
 
-    def tasks(self, plan: _Plan) -> None:
+    def tasks(self, plan: AccountPlan) -> None:
         """Open work for the owner (some overdue, some today, most upcoming) and some already done."""
         rng, today, account = self.rng, self.today, plan.account
         titles = [rng.choice(TASK_TITLES).format(use_case=plan.company.use_case) for _ in range(rng.randint(*plan.tier.open_tasks))]
@@ -493,7 +330,7 @@ def _seed(ctx: DemoContext) -> None:
     for _ in range(new_logos):
         commit = book.today - dt.timedelta(days=rng.randint(1, 120))
         tier = rng.choices(PAID_TIERS, weights=[50, 38, 12])[0]
-        plan = _Plan(
+        plan = AccountPlan(
             company=book.new_company(), path=[tier], tier_dates=[commit], stages=[("Onboarding", commit)], owner=None,
             ae=ctx.people[AE], arr=arr_for(TIER_SPECS[tier], rng), from_handoff=True,
         )
@@ -531,13 +368,6 @@ def _tier_quotas(count: int, rng: random.Random) -> list[str]:
     tiers = (tiers + [TIERS[0].name] * count)[:count]
     rng.shuffle(tiers)
     return tiers
-
-
-def _anniversary(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
 
 
 def _sync_last_contact(organization: Organization) -> None:
